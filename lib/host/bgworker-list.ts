@@ -1,0 +1,224 @@
+/**
+ * The host half of bgworker.c: the private list of registered workers and everything the
+ * postmaster does with it — BackgroundWorkerStateChange, maybe_start_bgworkers, the exit
+ * bookkeeping of CleanupBackend, ForgetBackgroundWorker, ReportBackgroundWorkerPID/Exit,
+ * ForgetUnstartedBackgroundWorkers and ResetBackgroundWorkerCrashTimes.
+ *
+ * Rules this file keeps (PG-SPEC §2–4):
+ * - it reads the slot array lock-free and copies a slot once, when it first sees it in use;
+ * - it frees a slot (S_IN_USE = 0) only after its last write to it, and notifies the
+ *   registrant only after freeing, so a registrant that sees STOPPED and registers again
+ *   finds the slot free;
+ * - the list is LIFO (newest first), as PostgreSQL's, and launches walk it from the head;
+ * - a registration newly seen while new workers are not allowed is terminated, freed and
+ *   notified at once (shutdown); one terminated before the host saw it never starts.
+ */
+import { MAX_BGWORKERS_TO_LAUNCH, NO_NOTIFY_PID, POSTMASTER_PID } from '../constants.js';
+import { H_PARALLEL_TERMINATE } from '../shm/layout.js';
+import type { ProcArray } from '../shm/proc-array.js';
+import type { BackgroundWorkerArray } from '../shm/slot-array.js';
+import { BGWORKER_CLASS_PARALLEL, type BgWorkerStartTime, type Logger } from '../types.js';
+import { RegisteredBgWorker } from './registered-worker.js';
+
+export interface ListServices {
+  array: BackgroundWorkerArray;
+  procs: ProcArray;
+  log: Logger;
+  /** bgworker_should_start_now. */
+  shouldStartNow(startTime: BgWorkerStartTime): boolean;
+  /** Start a thread for rw; false on a launch failure (already logged). */
+  launch(rw: RegisteredBgWorker): boolean;
+  /** Live worker thread ids → their records, to validate and deliver notifications. */
+  childByPid(pid: number): RegisteredBgWorker | undefined;
+  /** Wake the host-side handles of a slot. */
+  notifyHost(slot: number): void;
+  /** A module seen for the first time: preload it in the spare threads. */
+  sawModule(url: string): void;
+  /** Send SIGTERM to a running worker whose terminate flag was just seen. */
+  sigterm(rw: RegisteredBgWorker): void;
+}
+
+export class BgWorkerList {
+  /** Newest first. */
+  private list: RegisteredBgWorker[] = [];
+  private readonly bySlot = new Map<number, RegisteredBgWorker>();
+
+  constructor(private readonly s: ListServices) {}
+
+  all(): readonly RegisteredBgWorker[] {
+    return this.list;
+  }
+
+  get(slot: number): RegisteredBgWorker | undefined {
+    return this.bySlot.get(slot);
+  }
+
+  add(rw: RegisteredBgWorker): void {
+    this.list.unshift(rw);
+    this.bySlot.set(rw.slot, rw);
+    this.s.sawModule(rw.entry.libraryName);
+  }
+
+  /** BackgroundWorkerStateChange: scan every slot for new registrations and terminate flags. */
+  stateChange(allowNew: boolean): boolean {
+    const { array } = this.s;
+    let startNeeded = false;
+    for (let n = 0; n < array.total; n++) {
+      if (!array.inUse(n)) continue;
+      const rw = this.bySlot.get(n);
+      if (rw) {
+        if (array.terminate(n) && !rw.terminate) this.terminateKnown(rw);
+        continue;
+      }
+      if (!allowNew) array.setTerminate(n);
+      const copy = array.copyOut(n);
+      if (array.terminate(n)) {
+        // Terminated before we ever saw it: it never starts.
+        array.setPid(n, 0);
+        this.freeSlot(n, copy.entry.flags);
+        this.notify(copy.entry.notifyPid, n);
+        continue;
+      }
+      let notifyPid = copy.entry.notifyPid;
+      if (notifyPid !== NO_NOTIFY_PID && notifyPid !== POSTMASTER_PID && !this.s.childByPid(notifyPid)) {
+        this.s.log.debug({ slot: n }, `worker notification PID ${notifyPid} is not valid`);
+        notifyPid = NO_NOTIFY_PID;
+      }
+      this.s.log.debug({ slot: n }, `registering background worker "${copy.entry.name}"`);
+      this.add(new RegisteredBgWorker(n, array.generation(n), copy.entry, copy.mainArg, true, notifyPid));
+      startNeeded = true;
+    }
+    return startNeeded;
+  }
+
+  /** The terminate flag of a known worker, newly seen. */
+  private terminateKnown(rw: RegisteredBgWorker): void {
+    rw.terminate = true;
+    if (rw.pid !== 0) return this.s.sigterm(rw);
+    this.s.array.setPid(rw.slot, 0);
+    this.notify(rw.notifyPid, rw.slot);
+  }
+
+  /**
+   * maybe_start_bgworkers: one launch pass. Returns whether another pass is needed at once
+   * (launch limit or launch failure) and when the earliest pending restart is due.
+   */
+  launchPass(now: number): { startNeeded: boolean; nextRestartAt: number } {
+    let launched = 0;
+    let nextRestartAt = Infinity;
+    for (const rw of [...this.list]) {
+      if (rw.pid !== 0) continue;
+      if (rw.terminate) {
+        this.forget(rw);
+        continue;
+      }
+      if (rw.crashedAt !== 0) {
+        if (rw.neverRestart) {
+          this.forget(rw);
+          this.notify(rw.notifyPid, rw.slot);
+          continue;
+        }
+        const due = rw.crashedAt + rw.entry.restartTime * 1000;
+        if (now < due) {
+          nextRestartAt = Math.min(nextRestartAt, due);
+          continue;
+        }
+      }
+      if (!this.s.shouldStartNow(rw.entry.startTime)) continue;
+      rw.crashedAt = 0;
+      if (!this.s.launch(rw)) {
+        rw.crashedAt = now;
+        return { startNeeded: true, nextRestartAt };
+      }
+      this.notify(rw.notifyPid, rw.slot);
+      if (++launched >= MAX_BGWORKERS_TO_LAUNCH) return { startNeeded: true, nextRestartAt };
+    }
+    return { startNeeded: false, nextRestartAt };
+  }
+
+  /** CleanupBackend for an orderly exit (0 or 1). Returns whether a restart is pending. */
+  reportExit(rw: RegisteredBgWorker, code: number, now: number): boolean {
+    this.s.array.setPid(rw.slot, 0);
+    if (code === 0) {
+      rw.terminate = true;
+      rw.crashedAt = 0;
+    } else {
+      rw.crashedAt = now;
+    }
+    if (rw.terminate || rw.neverRestart) {
+      this.forget(rw);
+      this.notify(rw.notifyPid, rw.slot);
+      return false;
+    }
+    this.notify(rw.notifyPid, rw.slot);
+    return true;
+  }
+
+  /** A thread that asked for notifications exited: never signal its (stale) pid again. */
+  clearNotifyPid(pid: number): void {
+    for (const rw of this.list) if (rw.notifyPid === pid) rw.notifyPid = NO_NOTIFY_PID;
+  }
+
+  /** ForgetUnstartedBackgroundWorkers: at fast shutdown, release waiters of workers that never ran. */
+  forgetUnstartedWithWaiters(): void {
+    for (const rw of [...this.list]) {
+      if (rw.pid === 0 && rw.launches === 0 && rw.notifyPid !== NO_NOTIFY_PID) {
+        this.forget(rw);
+        this.notify(rw.notifyPid, rw.slot);
+      }
+    }
+  }
+
+  /**
+   * ResetBackgroundWorkerCrashTimes, after every thread of a crashed generation is gone:
+   * never-restart workers are forgotten (their host-side waiters are told); the rest will
+   * be launched at once. Worker registrants died in the crash, so only the host stays a
+   * notify target.
+   */
+  resetCrashTimes(): void {
+    for (const rw of [...this.list]) {
+      if (rw.neverRestart) {
+        this.forget(rw);
+        if (rw.notifyPid === POSTMASTER_PID) this.s.notifyHost(rw.slot);
+        continue;
+      }
+      rw.crashedAt = 0;
+      rw.pid = 0;
+      if (rw.notifyPid !== POSTMASTER_PID) rw.notifyPid = NO_NOTIFY_PID;
+    }
+  }
+
+  /**
+   * Write every surviving record back into its slot of a freshly zeroed segment, with its
+   * own generation, so that handles the host holds stay valid across the crash cycle.
+   */
+  rebuildSlots(): void {
+    const { array } = this.s;
+    for (const rw of this.list) {
+      array.fill(rw.slot, { ...rw.entry, notifyPid: rw.notifyPid }, rw.mainArg, -1);
+      array.setGeneration(rw.slot, rw.generation);
+      array.publish(rw.slot);
+    }
+  }
+
+  /** ForgetBackgroundWorker: drop the record and hand the slot back to the registrants. */
+  forget(rw: RegisteredBgWorker): void {
+    this.list = this.list.filter((r) => r !== rw);
+    this.bySlot.delete(rw.slot);
+    this.s.log.debug({ slot: rw.slot }, `unregistering background worker "${rw.entry.name}"`);
+    this.freeSlot(rw.slot, rw.entry.flags);
+  }
+
+  private freeSlot(slot: number, flags: number): void {
+    if (flags & BGWORKER_CLASS_PARALLEL) Atomics.add(this.s.array.seg.i32, H_PARALLEL_TERMINATE, 1);
+    this.s.array.free(slot);
+  }
+
+  /** Tell a registrant that a slot changed: the host's handles, or a worker's latch. */
+  notify(pid: number, slot: number): void {
+    if (pid === NO_NOTIFY_PID) return;
+    if (pid === POSTMASTER_PID) return this.s.notifyHost(slot);
+    const child = this.s.childByPid(pid);
+    if (child) this.s.procs.latch(child.slot).set();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * BackgroundWorkerHandle on the host: {slot, generation} plus the status reads, waits,
+ * terminate and events a registrant gets from bgworker.c.
+ *
+ * Reads are lock-free: the host is the only thread that frees slots, and readStatus
+ * re-reads the generation to see a concurrent re-claim by a worker. Terminate takes
+ * BackgroundWorkerLock exclusively (asynchronously), because setting the flag must not race
+ * with a worker re-claiming a slot that was just freed.
+ *
+ * The host wakes its handles on every change of their slot (PG-SPEC §8.1's advice), so
+ * waits never depend on notifyPid. A handle emits 'started' (pid) and 'stopped' when it
+ * sees its status change; a restartable worker goes stopped → started again on the same
+ * handle. Once the host is gone, waits resolve 'postmaster_died'.
+ */
+import { EventEmitter } from 'node:events';
+import { type HandleData, type PidStatus, readStatus } from '../bgworker/registration.js';
+import type { BackgroundWorkerArray } from '../shm/slot-array.js';
+import { BgwHandleStatus } from '../types.js';
+
+export interface HandleHost {
+  readonly array: BackgroundWorkerArray;
+  /** Call fn on every change of the slot; returns the unsubscribe function. */
+  watch(slot: number, fn: () => void): () => void;
+  /** True once the host has shut down or died. */
+  gone(): boolean;
+  terminate(h: HandleData): Promise<void>;
+}
+
+export interface BackgroundWorkerHandleEvents {
+  started: [pid: number];
+  stopped: [];
+}
+
+export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleEvents> implements HandleData {
+  private seen: BgwHandleStatus;
+  private readonly unwatch: () => void;
+
+  constructor(private readonly host: HandleHost, readonly slot: number, readonly generation: bigint) {
+    super();
+    this.seen = this.status().status;
+    this.unwatch = host.watch(slot, () => this.changed());
+  }
+
+  /** GetBackgroundWorkerPid: never blocks and never reports host death. */
+  status(): PidStatus {
+    return readStatus(this.host.array, this);
+  }
+
+  /** The worker's thread id while it runs, else null. */
+  get pid(): number | null {
+    return this.status().pid;
+  }
+
+  /** Resolves 'started' (with pid), 'stopped' or 'postmaster_died'; never 'not_yet_started'. */
+  waitForStartup(): Promise<PidStatus> {
+    return this.waitUntil((s) => s.status !== BgwHandleStatus.NotYetStarted);
+  }
+
+  /** Resolves 'stopped' (a restartable worker may start again later) or 'postmaster_died'. */
+  waitForShutdown(): Promise<PidStatus> {
+    return this.waitUntil((s) => s.status === BgwHandleStatus.Stopped);
+  }
+
+  /** TerminateBackgroundWorker: idempotent; a stale handle has no effect. */
+  terminate(): Promise<void> {
+    return this.host.terminate(this);
+  }
+
+  toJSON(): { slot: number; generation: string } {
+    return { slot: this.slot, generation: String(this.generation) };
+  }
+
+  private waitUntil(done: (s: PidStatus) => boolean): Promise<PidStatus> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const s = this.status();
+        if (done(s)) resolve(s);
+        else if (this.host.gone()) resolve({ status: BgwHandleStatus.PostmasterDied, pid: null });
+        else return false;
+        return true;
+      };
+      if (check()) return;
+      const unwatch = this.host.watch(this.slot, () => {
+        if (check()) unwatch();
+      });
+    });
+  }
+
+  private changed(): void {
+    const s = this.status();
+    if (s.status !== this.seen) {
+      this.seen = s.status;
+      if (s.status === BgwHandleStatus.Started) this.emit('started', s.pid!);
+      else if (s.status === BgwHandleStatus.Stopped) this.emit('stopped');
+    }
+    const slotMovedOn = !this.host.array.inUse(this.slot) || this.host.array.generation(this.slot) !== this.generation;
+    if (this.host.gone() || (s.status === BgwHandleStatus.Stopped && slotMovedOn)) this.unwatch();
+  }
+}

@@ -1,0 +1,693 @@
+/**
+ * Postmaster: the host. It creates the shared-memory segment, launches and reaps worker
+ * threads, restarts them by PostgreSQL's rules, runs the crash-restart cycle, and shuts
+ * down in smart, fast or immediate mode. It lives on the service's main thread and never
+ * blocks it: it sleeps in Atomics.waitAsync on its own latch.
+ *
+ * ServerLoop. Everything the host reacts to sets its latch first: a registrant that filled
+ * a slot (pmsignal), a thread that exited (queued by its 'exit' event), a shutdown request,
+ * a grace timer. One pass then does, in PostgreSQL's order:
+ *   1. reset the latch (before looking for work: Pattern A);
+ *   2. pmsignal → BackgroundWorkerStateChange;
+ *   3. reap exited threads (CleanupBackend, HandleChildCrash);
+ *   4. advance the state machine (phases, shutdown, the end of a crash cycle);
+ *   5. maybe_start_bgworkers, at most 100 launches, going round again at once if more wait;
+ *   6. sleep until the latch is set or the next restart is due (60 s at most).
+ *
+ * States: init → startup (PostmasterStart workers) → hot_standby (ConsistentState) → run
+ * (RecoveryFinished; reached at start() unless the caller declares readiness later with
+ * ready()) → stop_backends → wait_backends → stopped. `dead` is the end after a crash with
+ * restartAfterCrash off. `fatalError` marks a crash cycle in progress.
+ *
+ * Smart shutdown waits for the host's clients: sessions opened with openSession(), e.g.
+ * one per request a service is serving. Workers keep running and can still be registered
+ * until the last session ends; then it proceeds as fast. Fast: forget unstarted workers
+ * that have waiters, SIGTERM the rest, refuse new registrations, and wait for every thread;
+ * a thread that ignores SIGTERM for terminateGraceMs is terminated and reported. Immediate:
+ * SIGQUIT, then a hard stop after quitGraceMs. shutdown() resolves when every thread,
+ * spares included, is gone, and leaves nothing that keeps the process alive.
+ */
+import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  DEFAULT_MAIN_ARG_BYTES, DEFAULT_MAX_PARALLEL_WORKERS, DEFAULT_MAX_WORKER_PROCESSES, DEFAULT_SPARE_THREADS,
+  DEFAULT_TERMINATE_GRACE_MS, MAX_BACKENDS, MAX_PARALLEL_WORKER_LIMIT, MAX_SERVER_LOOP_SLEEP_MS,
+  POSTMASTER_PID, SIGKILL_CHILDREN_AFTER_MS,
+} from '../constants.js';
+import {
+  InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDownError, StaticAfterStartError,
+  TooManyWorkersError,
+} from '../errors.js';
+import { claimSlot, markTerminate, signalPostmaster, type HandleData } from '../bgworker/registration.js';
+import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
+import type { HostMessage, WorkerMessage } from '../protocol/messages.js';
+import { computeLayout, H_PM_DEATH, H_PMSIGNAL, lockIndex, PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED, PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/layout.js';
+import { LWLock } from '../shm/lwlock.js';
+import { ProcArray, SIGHUP_PENDING, SIGQUIT_PENDING, SIGTERM_PENDING } from '../shm/proc-array.js';
+import { Segment } from '../shm/segment.js';
+import { ShmemDirectory, type ShmemStruct } from '../shm/shmem-struct.js';
+import { BackgroundWorkerArray } from '../shm/slot-array.js';
+import {
+  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, type ActivityRow, type BackgroundWorker, type LastExit, type Logger,
+  type ShutdownMode,
+} from '../types.js';
+import type { CheckedRegistration } from '../bgworker/sanity.js';
+import { BgWorkerList } from './bgworker-list.js';
+import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
+import { HostLWLock } from './host-lock.js';
+import { consoleLogger } from './logger.js';
+import { RegisteredBgWorker } from './registered-worker.js';
+import { ThreadLauncher, type Launcher } from './thread-launcher.js';
+
+export type ShmemRequest = number | { size: number; init?: (region: ShmemStruct) => void };
+
+export interface PostmasterOptions {
+  /** max_worker_processes: slots for static and dynamic workers together. Default 8. */
+  maxWorkerProcesses?: number;
+  /** max_parallel_workers: live BGWORKER_CLASS_PARALLEL workers at most. Default 8. */
+  maxParallelWorkers?: number;
+  /** Named shared-memory regions (bytes, or bytes and an init callback run at each (re)initialization). */
+  shmem?: Record<string, ShmemRequest>;
+  /** Named LWLocks. */
+  locks?: string[];
+  /** SIGTERM → hard stop of a thread that ignores it. Default 5000 ms. */
+  terminateGraceMs?: number;
+  /** SIGQUIT → hard stop (SIGKILL_CHILDREN_AFTER_SECS). Default 5000 ms. */
+  quitGraceMs?: number;
+  /** restart_after_crash. Default true. */
+  restartAfterCrash?: boolean;
+  /** Warm threads kept ready for launches. Default 2. */
+  spareThreads?: number;
+  /** Bytes reserved per slot for mainArg's structured clone. Default 4096. */
+  mainArgBytes?: number;
+  /** Modules to load into every thread ahead of need (shared_preload_libraries). */
+  preload?: Array<string | URL>;
+  logger?: Logger;
+  /** Fault-injection seam: wrap the thread launcher (tests simulate fork failures with it). */
+  wrapLauncher?: (launcher: Launcher) => Launcher;
+}
+
+export type PmState =
+  | 'init' | 'startup' | 'hot_standby' | 'run' | 'stop_backends' | 'wait_backends' | 'stopped' | 'dead';
+
+const SEVERITY: Record<ShutdownMode, number> = { smart: 1, fast: 2, immediate: 3 };
+
+export interface PostmasterEvents {
+  phase: [state: PmState];
+  started: [row: ActivityRow];
+  stopped: [row: ActivityRow];
+  crash: [row: ActivityRow];
+  reinitialized: [];
+  exit: [status: number];
+}
+
+interface ResolvedOptions {
+  maxWorkerProcesses: number;
+  maxParallelWorkers: number;
+  terminateGraceMs: number;
+  quitGraceMs: number;
+  restartAfterCrash: boolean;
+  spareThreads: number;
+  mainArgBytes: number;
+}
+
+export class Postmaster extends EventEmitter<PostmasterEvents> {
+  private readonly opts: ResolvedOptions;
+  private readonly log: Logger;
+  private readonly shmemRequests: Array<[string, ShmemRequest]>;
+  private readonly lockNames: string[];
+  private readonly preloads: string[];
+  private readonly wrapLauncher: ((l: Launcher) => Launcher) | undefined;
+  private readonly statics: CheckedRegistration[] = [];
+
+  private state: PmState = 'init';
+  private fatalError = false;
+  private readyDeclared = true;
+  private shutdownMode: ShutdownMode | null = null;
+  private quitSent = false;
+  private sessions = 0;
+  private startWorkerNeeded = false;
+  private nextRestartAt = Infinity;
+  private readonly exits: Array<{ rw: RegisteredBgWorker; code: number }> = [];
+  private readonly children = new Map<number, RegisteredBgWorker>();
+  private readonly watchers = new Map<number, Set<() => void>>();
+  private stoppedPromise: Promise<void> | null = null;
+  private resolveStopped: () => void = () => {};
+
+  // Set by start().
+  private seg!: Segment;
+  private array!: BackgroundWorkerArray;
+  private procs!: ProcArray;
+  private directory!: ShmemDirectory;
+  private bgwLock!: LWLock;
+  private launcher!: Launcher;
+  private threads!: ThreadLauncher;
+  private list!: BgWorkerList;
+  private handleHost!: HandleHost;
+
+  constructor(options: PostmasterOptions = {}) {
+    super();
+    this.opts = resolveOptions(options);
+    this.log = options.logger ?? consoleLogger();
+    this.shmemRequests = Object.entries(options.shmem ?? {});
+    for (const [name, req] of this.shmemRequests) checkShmemRequest(name, req);
+    this.lockNames = checkLockNames(options.locks ?? []);
+    this.preloads = (options.preload ?? []).map((u) => sanityUrl(u));
+    this.wrapLauncher = options.wrapLauncher;
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /**
+   * RegisterBackgroundWorker: a static worker, registered before start() (PostgreSQL
+   * accepts these only from shared_preload_libraries). Invalid registrations throw.
+   */
+  registerBackgroundWorker<A>(w: BackgroundWorker<A>): void {
+    if (this.state !== 'init') {
+      throw new StaticAfterStartError(`cannot register background worker "${w?.name}" after start(); use registerDynamicBackgroundWorker()`);
+    }
+    const reg = sanityCheckBackgroundWorker(w, { dynamic: false, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
+    if (this.statics.length >= this.opts.maxWorkerProcesses) {
+      throw new TooManyWorkersError(
+        `too many background workers: up to ${this.opts.maxWorkerProcesses} background workers can be registered with the current settings; raise maxWorkerProcesses`,
+      );
+    }
+    this.statics.unshift(reg); // LIFO, as PostgreSQL's list
+  }
+
+  /**
+   * RegisterDynamicBackgroundWorker from the host: a handle, or null when every slot is
+   * taken (or the parallel-worker limit is reached). Invalid registrations throw.
+   */
+  async registerDynamicBackgroundWorker<A>(w: BackgroundWorker<A>): Promise<BackgroundWorkerHandle | null> {
+    if (this.state === 'init') throw new NotStartedError('start() the host before registering dynamic workers');
+    this.assertAlive();
+    const reg = sanityCheckBackgroundWorker(w, { dynamic: true, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
+    while (this.fatalError) await new Promise<void>((res) => this.once('reinitialized', () => res()));
+    this.assertAlive();
+    await this.bgwLock.acquireAsync('exclusive');
+    let h: HandleData | null;
+    try {
+      h = claimSlot(this.array, reg);
+    } finally {
+      this.bgwLock.releaseUntracked('exclusive');
+    }
+    if (!h) return null;
+    signalPostmaster(this.array, this.procs);
+    return new BackgroundWorkerHandle(this.handleHost, h.slot, h.generation);
+  }
+
+  // ---------------------------------------------------------------- start
+
+  /**
+   * Create shared memory, start the spare threads, and walk the start phases, launching
+   * the workers registered for each. With `{ ready: false }` the host stops short of
+   * RecoveryFinished until ready() is called.
+   */
+  async start(opts: { ready?: boolean } = {}): Promise<void> {
+    if (this.state !== 'init') throw new InvalidOptionError('start() was already called');
+    this.readyDeclared = opts.ready !== false;
+    const layout = computeLayout(
+      this.opts.maxWorkerProcesses,
+      this.opts.mainArgBytes,
+      this.lockNames,
+      this.shmemRequests.map(([n, r]) => [n, typeof r === 'number' ? r : r.size]),
+    );
+    this.seg = Segment.create(layout, this.opts.maxParallelWorkers);
+    this.array = new BackgroundWorkerArray(this.seg);
+    this.procs = new ProcArray(this.seg);
+    this.directory = new ShmemDirectory(this.seg);
+    this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
+    this.runShmemInits();
+    this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads);
+    this.launcher = this.wrapLauncher ? this.wrapLauncher(this.threads) : this.threads;
+    this.list = this.makeList();
+    this.handleHost = this.makeHandleHost();
+    this.copyStaticsIntoSlots();
+    this.stoppedPromise = new Promise((res) => (this.resolveStopped = res));
+    await this.threads.start([...this.preloads, ...this.statics.map((r) => r.entry.libraryName)]);
+    this.enterPhase('startup');
+    this.enterPhase('hot_standby');
+    if (this.readyDeclared) this.enterPhase('run');
+    void this.serverLoop();
+  }
+
+  /** Declare the host ready: RecoveryFinished workers may start. */
+  ready(): void {
+    this.readyDeclared = true;
+    if (this.state === 'hot_standby') this.enterPhase('run');
+  }
+
+  // ---------------------------------------------------------------- shutdown and sessions
+
+  /** Request a shutdown; the most severe request wins. Resolves when every thread is gone. */
+  shutdown(mode: ShutdownMode = 'fast'): Promise<void> {
+    if (!(mode in SEVERITY)) throw new InvalidOptionError(`unknown shutdown mode "${String(mode)}"; use smart, fast or immediate`);
+    if (this.state === 'init') {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) this.shutdownMode = mode;
+    this.wake();
+    return this.stoppedPromise!;
+  }
+
+  /** A client of the host, for smart shutdown: it waits until every session has ended. */
+  openSession(): { end(): void } {
+    this.assertAlive();
+    if (this.shutdownMode) throw new ShuttingDownError('the host is shutting down and accepts no new sessions');
+    this.sessions++;
+    let ended = false;
+    return {
+      end: () => {
+        if (ended) return;
+        ended = true;
+        this.sessions--;
+        this.wake();
+      },
+    };
+  }
+
+  /** SIGHUP to every running worker (a configuration reload). */
+  reloadConfig(): void {
+    for (const rw of this.children.values()) this.signalChild(rw, SIGHUP_PENDING);
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  /** pg_stat_activity for bgworkers: one row per registered worker, by slot. */
+  activity(): ActivityRow[] {
+    if (this.state === 'init') return [];
+    return this.list.all().map((rw) => rw.row()).sort((a, b) => a.slot - b.slot);
+  }
+
+  get pmState(): PmState {
+    return this.state;
+  }
+
+  /** A named shared-memory region (the host's view; workers use ctx.shmem). */
+  shmem(name: string): ShmemStruct {
+    this.assertStarted();
+    return this.directory.region(name);
+  }
+
+  /** A named LWLock, acquired without blocking the event loop. */
+  lock(name: string): HostLWLock {
+    this.assertStarted();
+    return new HostLWLock(this.directory.lock(name));
+  }
+
+  // ---------------------------------------------------------------- the server loop
+
+  private async serverLoop(): Promise<void> {
+    const latch = this.procs.postmasterLatch();
+    while (!this.finished()) {
+      latch.reset();
+      await this.pass();
+      if (this.finished()) break;
+      const sleep = this.determineSleepTime();
+      if (sleep === 0) {
+        await nextTurn();
+        continue;
+      }
+      // The timer holds the process open while the host runs; waitAsync alone would not.
+      const keepAlive = setTimeout(() => {}, sleep);
+      await latch.waitAsync(sleep);
+      clearTimeout(keepAlive);
+    }
+  }
+
+  private async pass(): Promise<void> {
+    if (Atomics.exchange(this.seg.i32, H_PMSIGNAL, 0) & PMSIGNAL_BACKGROUND_WORKER_CHANGE) {
+      if (this.list.stateChange(this.allowNewWorkers())) this.startWorkerNeeded = true;
+    }
+    this.reapChildren();
+    this.processShutdownRequest();
+    await this.stateMachine();
+    if (this.state === 'stopped' || this.state === 'dead') return;
+    this.maybeStartBgworkers();
+  }
+
+  private determineSleepTime(): number {
+    if (this.shutdownMode === null || this.shutdownMode === 'smart') {
+      if (this.startWorkerNeeded) return 0;
+      if (this.nextRestartAt !== Infinity) {
+        return Math.max(1, Math.min(MAX_SERVER_LOOP_SLEEP_MS, this.nextRestartAt - Date.now()));
+      }
+    }
+    return MAX_SERVER_LOOP_SLEEP_MS;
+  }
+
+  private maybeStartBgworkers(): void {
+    if (this.fatalError) {
+      this.startWorkerNeeded = false;
+      return;
+    }
+    const r = this.list.launchPass(Date.now());
+    this.startWorkerNeeded = r.startNeeded;
+    this.nextRestartAt = r.nextRestartAt;
+  }
+
+  private allowNewWorkers(): boolean {
+    return this.state !== 'stop_backends' && this.state !== 'wait_backends';
+  }
+
+  private shouldStartNow(startTime: BgWorkerStartTime): boolean {
+    switch (this.state) {
+      case 'startup':
+        return startTime === BgWorkerStartTime.PostmasterStart;
+      case 'hot_standby':
+        return startTime !== BgWorkerStartTime.RecoveryFinished;
+      case 'run':
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private enterPhase(state: 'startup' | 'hot_standby' | 'run'): void {
+    this.state = state;
+    this.log.debug({ state }, `host phase ${state}`);
+    this.emit('phase', state);
+    this.startWorkerNeeded = true;
+    this.maybeStartBgworkers();
+  }
+
+  // ---------------------------------------------------------------- launching and reaping
+
+  private makeList(): BgWorkerList {
+    return new BgWorkerList({
+      array: this.array,
+      procs: this.procs,
+      log: this.log,
+      shouldStartNow: (t) => this.shouldStartNow(t),
+      launch: (rw) => this.launch(rw),
+      childByPid: (pid) => this.children.get(pid),
+      notifyHost: (slot) => this.notifyHost(slot),
+      sawModule: (url) => this.threads.preload(url),
+      sigterm: (rw) => this.signalChild(rw, SIGTERM_PENDING),
+    });
+  }
+
+  /** StartBackgroundWorker: a thread for rw, or false after logging why not. */
+  private launch(rw: RegisteredBgWorker): boolean {
+    this.procs.resetForLaunch(rw.slot, PM_CHILD_ASSIGNED);
+    let worker: Worker;
+    try {
+      worker = this.launcher.launch(rw.slot, rw.entry, rw.mainArg);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, slot: rw.slot }, 'could not fork background worker process');
+      rw.lastExit = { code: -1, kind: 'error', error: { name: 'LaunchError', message: (err as Error).message }, at: new Date() };
+      return false;
+    }
+    rw.pid = worker.threadId;
+    rw.worker = worker;
+    rw.startedAt = new Date();
+    rw.launches++;
+    rw.hardStopped = false;
+    rw.exitError = null;
+    this.children.set(rw.pid, rw);
+    this.array.setPid(rw.slot, rw.pid);
+    worker.on('message', (m: WorkerMessage) => this.onWorkerMessage(rw, m));
+    worker.on('error', (err) => (rw.exitError ??= { name: err.name, message: err.message }));
+    worker.once('exit', (code) => {
+      this.exits.push({ rw, code });
+      this.wake();
+    });
+    this.log.debug({ slot: rw.slot, pid: rw.pid }, `starting background worker process "${rw.entry.name}"`);
+    this.emit('started', rw.row());
+    return true;
+  }
+
+  private onWorkerMessage(rw: RegisteredBgWorker, m: WorkerMessage): void {
+    if (m.type === 'log') {
+      this.log[m.level]({ ...m.fields, worker: rw.entry.name, type: rw.entry.type, pid: rw.pid, slot: rw.slot }, m.msg);
+    } else if (m.type === 'exit-report' && m.error) {
+      rw.exitError = m.error;
+    }
+  }
+
+  /** CleanupBackend for every thread that exited since the last pass. */
+  private reapChildren(): void {
+    for (let e = this.exits.shift(); e; e = this.exits.shift()) this.cleanupBackend(e.rw, e.code);
+  }
+
+  private cleanupBackend(rw: RegisteredBgWorker, code: number): void {
+    const pid = rw.pid;
+    this.children.delete(pid);
+    if (rw.stopTimer) clearTimeout(rw.stopTimer);
+    rw.stopTimer = null;
+    rw.pid = 0;
+    rw.worker = null;
+    // The dead-man switch decides, whatever the exit code says (pmsignal.c).
+    const crashed = this.procs.childState(rw.slot) === PM_CHILD_ACTIVE || (code !== 0 && code !== 1);
+    rw.lastExit = lastExit(rw, code, crashed);
+    this.list.clearNotifyPid(pid);
+    const fields = { slot: rw.slot, pid, code, error: rw.exitError?.message };
+    if (crashed && this.fatalErrorOrImmediate()) {
+      this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
+    } else if (crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS) {
+      this.handleChildCrash(rw, pid, code);
+    } else {
+      // Exit 0 or 1; or a crash of a worker without shared memory, which only restarts it.
+      const effective = code === 0 && !crashed ? 0 : 1;
+      this.log[effective === 0 ? 'debug' : 'info'](fields, `background worker "${rw.entry.type}" (PID ${pid}) exited with exit code ${code}`);
+      if (this.list.reportExit(rw, effective, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
+      this.startWorkerNeeded = true;
+    }
+    this.emit('stopped', rw.row());
+  }
+
+  private fatalErrorOrImmediate(): boolean {
+    return this.fatalError || this.shutdownMode === 'immediate';
+  }
+
+  /** HandleChildCrash: stop everyone; the state machine reinitializes when all are gone. */
+  private handleChildCrash(rw: RegisteredBgWorker, pid: number, code: number): void {
+    this.log.warn(
+      { slot: rw.slot, pid, code, error: rw.exitError?.message },
+      `background worker "${rw.entry.type}" (PID ${pid}) crashed (exit code ${code}); terminating any other active workers`,
+    );
+    this.emit('crash', rw.row());
+    this.fatalError = true;
+    if (this.opts.restartAfterCrash) {
+      for (const child of this.children.values()) this.quitChild(child);
+      return;
+    }
+    // restart_after_crash off: the host gives up. Workers see postmaster death, as children
+    // of a postmaster that exited do, and get quitGraceMs to leave before a hard stop.
+    this.declareDeath();
+    for (const child of this.children.values()) this.armStopTimer(child, this.opts.quitGraceMs, 'postmaster death');
+  }
+
+  // ---------------------------------------------------------------- signals to workers
+
+  private signalChild(rw: RegisteredBgWorker, bit: number): void {
+    if (rw.pid === 0) return;
+    this.procs.signal(rw.slot, bit);
+    const nudge: HostMessage = { type: 'nudge' };
+    rw.worker?.postMessage(nudge);
+    if (bit === SIGTERM_PENDING) this.armStopTimer(rw, this.opts.terminateGraceMs, 'SIGTERM');
+  }
+
+  private quitChild(rw: RegisteredBgWorker): void {
+    this.signalChild(rw, SIGQUIT_PENDING);
+    if (rw.stopTimer) clearTimeout(rw.stopTimer);
+    rw.stopTimer = null;
+    this.armStopTimer(rw, this.opts.quitGraceMs, 'SIGQUIT');
+  }
+
+  private armStopTimer(rw: RegisteredBgWorker, ms: number, sig: string): void {
+    if (rw.stopTimer) return;
+    const worker = rw.worker;
+    rw.stopTimer = setTimeout(() => {
+      if (rw.worker !== worker || !worker) return;
+      rw.hardStopped = true;
+      this.log.warn(
+        { slot: rw.slot, pid: rw.pid },
+        `background worker "${rw.entry.type}" (PID ${rw.pid}) ignored ${sig} for ${ms} ms; terminating its thread`,
+      );
+      void worker.terminate();
+    }, ms);
+  }
+
+  // ---------------------------------------------------------------- the state machine
+
+  private processShutdownRequest(): void {
+    const mode = this.shutdownMode;
+    if (!mode || this.state === 'stopped' || this.state === 'dead') return;
+    if (mode === 'immediate') {
+      if (!this.quitSent) {
+        this.quitSent = true;
+        for (const rw of this.children.values()) this.quitChild(rw);
+        this.state = 'wait_backends';
+      }
+      return;
+    }
+    if (mode === 'smart' && this.sessions > 0) return;
+    if (this.state !== 'wait_backends') this.state = 'stop_backends';
+  }
+
+  private async stateMachine(): Promise<void> {
+    if (this.state === 'stop_backends') {
+      this.list.forgetUnstartedWithWaiters();
+      for (const rw of this.children.values()) this.signalChild(rw, SIGTERM_PENDING);
+      this.state = 'wait_backends';
+      this.emit('phase', this.state);
+    }
+    if (this.children.size > 0) return;
+    if (this.state === 'wait_backends') return this.finishShutdown('stopped', 0);
+    if (this.fatalError) {
+      if (!this.opts.restartAfterCrash) return this.finishShutdown('dead', 1);
+      this.reinitialize();
+    }
+  }
+
+  /** The end of a crash cycle: everyone is gone; rebuild shared memory and start again. */
+  private reinitialize(): void {
+    this.log.info({}, 'all background workers terminated; reinitializing');
+    this.list.resetCrashTimes();
+    this.seg.reinitialize();
+    this.runShmemInits();
+    this.list.rebuildSlots();
+    this.fatalError = false;
+    this.emit('reinitialized');
+    this.enterPhase('startup');
+    this.enterPhase('hot_standby');
+    if (this.readyDeclared) this.enterPhase('run');
+    for (const slot of this.watchers.keys()) this.notifyHost(slot);
+  }
+
+  private async finishShutdown(state: 'stopped' | 'dead', status: number): Promise<void> {
+    this.state = state;
+    if (state === 'dead') this.declareDeath();
+    await this.threads.retire();
+    this.log.debug({ status }, 'host stopped');
+    this.emit('phase', state);
+    this.emit('exit', status);
+    for (const slot of [...this.watchers.keys()]) this.notifyHost(slot);
+    this.resolveStopped();
+  }
+
+  /** The host is gone for good: workers waiting on latches see WL_POSTMASTER_DEATH. */
+  private declareDeath(): void {
+    Atomics.store(this.seg.i32, H_PM_DEATH, 1);
+    for (let slot = 0; slot < this.opts.maxWorkerProcesses; slot++) {
+      const latch = this.procs.latch(slot);
+      Atomics.notify(latch.i32, latch.index);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private finished(): boolean {
+    return this.state === 'stopped' || this.state === 'dead';
+  }
+
+  private wake(): void {
+    if (this.state !== 'init') this.procs.postmasterLatch().set();
+  }
+
+  private notifyHost(slot: number): void {
+    const set = this.watchers.get(slot);
+    if (set) for (const fn of [...set]) fn();
+  }
+
+  private makeHandleHost(): HandleHost {
+    return {
+      array: this.array,
+      watch: (slot, fn) => {
+        let set = this.watchers.get(slot);
+        if (!set) this.watchers.set(slot, (set = new Set()));
+        set.add(fn);
+        return () => {
+          set!.delete(fn);
+          if (set!.size === 0) this.watchers.delete(slot);
+        };
+      },
+      gone: () => this.state === 'stopped' || this.state === 'dead',
+      terminate: async (h) => {
+        if (this.state === 'stopped' || this.state === 'dead') return;
+        await this.bgwLock.acquireAsync('exclusive');
+        let marked: boolean;
+        try {
+          marked = markTerminate(this.array, h);
+        } finally {
+          this.bgwLock.releaseUntracked('exclusive');
+        }
+        if (marked) signalPostmaster(this.array, this.procs);
+      },
+    };
+  }
+
+  private copyStaticsIntoSlots(): void {
+    this.statics.forEach((reg, slot) => {
+      this.array.fill(slot, reg.entry, reg.mainArg, -1);
+      this.array.publish(slot);
+      this.list.add(new RegisteredBgWorker(slot, 0n, reg.entry, reg.mainArg, false, reg.entry.notifyPid));
+    });
+  }
+
+  private runShmemInits(): void {
+    for (const [name, req] of this.shmemRequests) {
+      if (typeof req === 'object' && req.init) req.init(this.directory.region(name));
+    }
+  }
+
+  private assertStarted(): void {
+    if (this.state === 'init') throw new NotStartedError('start() the host first');
+  }
+
+  private assertAlive(): void {
+    if (this.state === 'stopped' || this.state === 'dead') {
+      throw new PostmasterStoppedError('the host has shut down; create a new Postmaster to run more workers');
+    }
+  }
+}
+
+function lastExit(rw: RegisteredBgWorker, code: number, crashed: boolean): LastExit {
+  const kind: LastExit['kind'] = rw.hardStopped ? 'hard_stop' : crashed ? 'crash' : code === 0 ? 'normal' : 'error';
+  const e = rw.exitError;
+  const exit: LastExit = { code, kind, at: new Date() };
+  if (e) exit.error = e.code ? { name: e.name, message: e.message, code: e.code } : { name: e.name, message: e.message };
+  return exit;
+}
+
+function resolveOptions(o: PostmasterOptions): ResolvedOptions {
+  return {
+    maxWorkerProcesses: intOption('maxWorkerProcesses', o.maxWorkerProcesses, DEFAULT_MAX_WORKER_PROCESSES, 1, MAX_BACKENDS),
+    maxParallelWorkers: intOption('maxParallelWorkers', o.maxParallelWorkers, DEFAULT_MAX_PARALLEL_WORKERS, 0, MAX_PARALLEL_WORKER_LIMIT),
+    terminateGraceMs: intOption('terminateGraceMs', o.terminateGraceMs, DEFAULT_TERMINATE_GRACE_MS, 0, 2 ** 31 - 1),
+    quitGraceMs: intOption('quitGraceMs', o.quitGraceMs, SIGKILL_CHILDREN_AFTER_MS, 0, 2 ** 31 - 1),
+    restartAfterCrash: o.restartAfterCrash ?? true,
+    spareThreads: intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64),
+    mainArgBytes: intOption('mainArgBytes', o.mainArgBytes, DEFAULT_MAIN_ARG_BYTES, 16, 1 << 24),
+  };
+}
+
+function intOption(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidOptionError(`option ${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function checkShmemRequest(name: string, req: ShmemRequest): void {
+  const size = typeof req === 'number' ? req : req?.size;
+  if (!Number.isInteger(size) || size! < 0 || size! > 2 ** 31) {
+    throw new InvalidOptionError(`shmem region "${name}" needs a size in bytes (an integer in 0..2^31)`);
+  }
+}
+
+function checkLockNames(names: string[]): string[] {
+  if (!Array.isArray(names) || new Set(names).size !== names.length || names.some((n) => typeof n !== 'string' || !n)) {
+    throw new InvalidOptionError('locks must be an array of distinct non-empty names');
+  }
+  return names;
+}
+
+function sanityUrl(u: string | URL): string {
+  return sanityCheckBackgroundWorker({ name: 'preload', module: u }, { dynamic: false, registrantPid: 0, mainArgBytes: 16 }).entry.libraryName;
+}

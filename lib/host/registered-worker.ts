@@ -1,0 +1,63 @@
+/**
+ * RegisteredBgWorker: the host's private record of one registered worker (rw), kept apart
+ * from shared memory so that the host never depends on what a crashed thread left there.
+ *
+ * There is exactly one record per in-use slot. `pid` is 0 when no thread runs it;
+ * `crashedAt` is the host's clock when it last stopped with a non-zero exit or failed to
+ * launch (0 = none); `terminate` means it will never be launched again. The rest is what
+ * the activity list shows.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { WireError } from '../protocol/wire-error.js';
+import { BGW_NEVER_RESTART } from '../constants.js';
+import type { ActivityRow, BackgroundWorkerEntry, LastExit, WorkerState } from '../types.js';
+
+export class RegisteredBgWorker {
+  pid = 0;
+  crashedAt = 0;
+  terminate = false;
+  worker: Worker | null = null;
+  startedAt: Date | null = null;
+  launches = 0;
+  lastExit: LastExit | null = null;
+  /** What the thread reported on its orderly exit path, or the 'error' event of a crash. */
+  exitError: WireError | null = null;
+  /** SIGTERM sent; a timer hard-stops the thread when its grace period ends. */
+  stopTimer: NodeJS.Timeout | null = null;
+  /** The thread was terminated by the host after ignoring SIGTERM/SIGQUIT. */
+  hardStopped = false;
+
+  constructor(
+    readonly slot: number,
+    readonly generation: bigint,
+    readonly entry: BackgroundWorkerEntry,
+    readonly mainArg: Uint8Array,
+    readonly dynamic: boolean,
+    public notifyPid: number,
+  ) {}
+
+  get neverRestart(): boolean {
+    return this.entry.restartTime === BGW_NEVER_RESTART;
+  }
+
+  state(): WorkerState {
+    if (this.pid !== 0) return this.stopTimer ? 'stopping' : 'running';
+    if (this.terminate) return 'terminated';
+    if (this.crashedAt !== 0) return 'waiting_restart';
+    return 'not_yet_started';
+  }
+
+  row(): ActivityRow {
+    return {
+      slot: this.slot,
+      name: this.entry.name,
+      type: this.entry.type,
+      dynamic: this.dynamic,
+      state: this.state(),
+      pid: this.pid === 0 ? null : this.pid,
+      startedAt: this.pid === 0 ? null : this.startedAt,
+      restarts: Math.max(0, this.launches - 1),
+      lastExit: this.lastExit,
+    };
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * bgworker, host side: the public API a Node service embeds. Re-exports only.
+ * The worker side is `bgworker/worker` (lib/worker/index.ts).
+ */
+export { Postmaster } from './host/postmaster.js';
+export type { PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
+export { BackgroundWorkerHandle } from './host/handle.js';
+export type { BackgroundWorkerHandleEvents } from './host/handle.js';
+export { HostLWLock } from './host/host-lock.js';
+export { consoleLogger, silentLogger } from './host/logger.js';
+export type { Launcher } from './host/thread-launcher.js';
+export type { PidStatus } from './bgworker/registration.js';
+export { ShmemStruct } from './shm/shmem-struct.js';
+export type { LWLockMode } from './shm/lwlock.js';
+export * from './types.js';
+export * from './errors.js';
+export {
+  BGW_MAXLEN, BGW_EXTRALEN, MAXPGPATH, BGW_NEVER_RESTART, BGW_DEFAULT_RESTART_INTERVAL, BGW_MAX_RESTART_TIME,
+  DEFAULT_MAX_WORKER_PROCESSES, MAX_BGWORKERS_TO_LAUNCH, POSTMASTER_PID,
+} from './constants.js';

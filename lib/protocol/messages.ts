@@ -1,0 +1,59 @@
+/**
+ * Messages between the host and a worker thread, as discriminated unions.
+ *
+ * The shared segment carries all state; these messages carry only what is not state: the
+ * worker's start-up record (PostgreSQL passes it to the forked child), nudges that make a
+ * busy worker's event loop look at its interrupt bits, log lines, and the error an entry
+ * ended with. A thread's first life is as a spare: it attaches the segment, preloads the
+ * modules the host names, reports `ready`, and waits for `launch`.
+ */
+import type { BackgroundWorkerEntry } from '../types.js';
+import type { SegmentLayout } from '../shm/layout.js';
+import type { WireError } from './wire-error.js';
+
+/** workerData of every bgworker thread. */
+export interface ThreadData {
+  sab: SharedArrayBuffer;
+  layout: SegmentLayout;
+  preload: string[];
+}
+
+// ---- sent by the host ----
+export interface LaunchMessage {
+  type: 'launch';
+  slot: number;
+  entry: BackgroundWorkerEntry;
+  mainArg: Uint8Array;
+  /** mainArg bytes are a v8 clone; the host never deserializes user data. */
+}
+export interface PreloadMessage {
+  type: 'preload';
+  url: string;
+}
+/** Look at the interrupt bits now (the event-loop half of "send a signal"). */
+export interface NudgeMessage {
+  type: 'nudge';
+}
+/** A spare that is no longer needed leaves by itself. */
+export interface RetireMessage {
+  type: 'retire';
+}
+export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage;
+
+// ---- sent by the worker ----
+export interface ReadyMessage {
+  type: 'ready';
+}
+export interface LogMessage {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+/** Sent on the orderly exit path just before the thread exits with `code`. */
+export interface ExitReportMessage {
+  type: 'exit-report';
+  code: number;
+  error?: WireError;
+}
+export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage;

@@ -1,0 +1,193 @@
+/**
+ * THE shared-memory map. Every offset into the segment is named here and nowhere else.
+ *
+ * One SharedArrayBuffer holds everything PostgreSQL keeps in its main shared-memory
+ * segment. Its size is fixed at start from the host's options (ipci.c's job): the slot
+ * count, the bytes reserved for each slot's mainArg, the named locks and the named regions.
+ *
+ *   byte 0
+ *   +--------------------------------------------------------------------------+
+ *   | header                          HEADER_BYTES (64)                        |
+ *   +--------------------------------------------------------------------------+
+ *   | LWLocks: BackgroundWorkerLock, then one per named lock     LWLOCK_BYTES  |
+ *   +--------------------------------------------------------------------------+
+ *   | proc array: one PGPROC-like entry per slot                 PROC_BYTES    |
+ *   |   latch | pending interrupts | pmchild state (dead-man switch)           |
+ *   +--------------------------------------------------------------------------+
+ *   | BackgroundWorkerArray: one slot per worker                 slotBytes     |
+ *   |   fixed Int32 fields | generation (int64) | name type library function   |
+ *   |   extra | mainArg (structured-clone bytes)                               |
+ *   +--------------------------------------------------------------------------+
+ *   | named regions (ShmemInitStruct), each REGION_ALIGN-aligned               |
+ *   +--------------------------------------------------------------------------+
+ *
+ * Everything a thread may wait on or update atomically is an Int32 at a 4-byte boundary
+ * (BigInt64 at 8 bytes for the generation), since Atomics.wait/notify need those types.
+ * Each lock, proc entry and region starts on its own 64-byte line so that two threads
+ * spinning on neighbouring words do not share a cache line.
+ *
+ * Who writes what (PG-SPEC §4.3), with the Atomics operation each uses:
+ *
+ *   field                  writer                                   reader
+ *   H_PM_DEATH             host: store 1 when it dies               anyone waiting: load
+ *   H_PM_LATCH             anyone: SetLatch after raising a reason  host only (its latch)
+ *   H_PMSIGNAL             anyone: Atomics.or a reason bit          host: Atomics.exchange 0
+ *   H_PARALLEL_REGISTER    registrants, exclusive lock              registrants, lock
+ *   H_PARALLEL_TERMINATE   host only, no lock                       registrants
+ *   P_LATCH                anyone sets (CAS 0→1 + notify)           owner resets (store 0), waits
+ *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
+ *   P_PMCHILD_STATE        host: ASSIGNED at launch; owner: ACTIVE  host, when the thread exits
+ *                          at start, ASSIGNED on its orderly exit
+ *   S_IN_USE               registrant 0→1 (last, Atomics.store);    everyone: Atomics.load
+ *                          host 1→0 (last, Atomics.store)
+ *   S_TERMINATE            registrant (exclusive lock) or host      host
+ *   S_PID                  host (launch, exit); registrant sets -1  anyone: Atomics.load
+ *   S_GENERATION           registrant, exclusive lock, slot free    anyone: Atomics.load
+ *   every other S_ field   registrant, exclusive lock, slot free    host copies after seeing in_use
+ *
+ * Ownership of a slot passes with S_IN_USE (bgworker.c): while 0 the registrants own it and
+ * may write every field under the exclusive BackgroundWorkerLock; they fill it in and only
+ * then store 1. While 1 the host owns it; registrants may only set S_TERMINATE. The host
+ * frees a slot by storing 0 after its last write. Atomics operations are sequentially
+ * consistent, so the store to S_IN_USE is the barrier PostgreSQL writes by hand.
+ *
+ * The host never takes a lock to read the array and never trusts it: it copies names with
+ * bounded lengths and sizes, as BackgroundWorkerStateChange does.
+ */
+import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
+
+export const SEGMENT_MAGIC = 0x62677731; // "bgw1"
+export const LAYOUT_VERSION = 1;
+
+export const CACHE_LINE = 64;
+export const REGION_ALIGN = CACHE_LINE;
+
+/** Header, as Int32 indices. */
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_TOTAL_SLOTS = 2;
+export const H_PM_DEATH = 3;
+export const H_PM_LATCH = 4;
+export const H_PMSIGNAL = 5;
+export const H_PARALLEL_REGISTER = 6;
+export const H_PARALLEL_TERMINATE = 7;
+export const H_MAIN_ARG_BYTES = 8;
+export const H_MAX_PARALLEL_WORKERS = 9;
+export const HEADER_BYTES = CACHE_LINE;
+
+/** pmsignal reasons (PMSignalReason). */
+export const PMSIGNAL_BACKGROUND_WORKER_CHANGE = 1;
+
+/** An LWLock: state word and sleeper count (see lwlock.ts). */
+export const LWLOCK_BYTES = CACHE_LINE;
+export const L_STATE = 0;
+export const L_SLEEPERS = 1;
+
+/** A proc entry, as Int32 indices relative to its start. */
+export const PROC_BYTES = CACHE_LINE;
+export const P_LATCH = 0;
+export const P_INTERRUPTS = 1;
+export const P_PMCHILD_STATE = 2;
+
+/** pmchild states (pmsignal.c's dead-man switch). */
+export const PM_CHILD_UNUSED = 0;
+export const PM_CHILD_ASSIGNED = 1;
+export const PM_CHILD_ACTIVE = 2;
+
+/** A slot's Int32 fields, relative to the slot's first Int32. */
+export const S_IN_USE = 0;
+export const S_TERMINATE = 1;
+export const S_PID = 2;
+export const S_NOTIFY_PID = 3;
+export const S_FLAGS = 4;
+export const S_START_TIME = 5;
+export const S_RESTART_TIME = 6;
+export const S_NAME_LEN = 7;
+export const S_TYPE_LEN = 8;
+export const S_LIBRARY_LEN = 9;
+export const S_FUNCTION_LEN = 10;
+export const S_EXTRA_LEN = 11;
+export const S_ARG_LEN = 12;
+/** The generation, as a BigInt64 index relative to the slot's first BigInt64. */
+export const S64_GENERATION = 7;
+/** Byte offsets of the variable fields, relative to the slot's start. */
+export const SB_NAME = 64;
+export const SB_TYPE = SB_NAME + BGW_MAXLEN;
+export const SB_LIBRARY = SB_TYPE + BGW_MAXLEN;
+export const SB_FUNCTION = SB_LIBRARY + MAXPGPATH;
+export const SB_EXTRA = SB_FUNCTION + BGW_MAXLEN;
+export const SB_ARG = SB_EXTRA + BGW_EXTRALEN;
+
+export function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}
+
+export function slotBytes(mainArgBytes: number): number {
+  return alignUp(SB_ARG + mainArgBytes, CACHE_LINE);
+}
+
+export interface RegionPlacement {
+  name: string;
+  byteOffset: number;
+  byteLength: number;
+}
+
+/** Where everything sits; computed once by the host and sent to every thread. */
+export interface SegmentLayout {
+  totalSlots: number;
+  mainArgBytes: number;
+  slotBytes: number;
+  /** Names of the named LWLocks, in order after BackgroundWorkerLock. */
+  lockNames: string[];
+  lockBase: number;
+  procBase: number;
+  slotBase: number;
+  regions: RegionPlacement[];
+  byteLength: number;
+}
+
+/** The size function: adds up every part, as CalculateShmemSize does. */
+export function computeLayout(
+  totalSlots: number,
+  mainArgBytes: number,
+  lockNames: string[],
+  regionSizes: Array<[string, number]>,
+): SegmentLayout {
+  const lockBase = HEADER_BYTES;
+  const procBase = lockBase + (1 + lockNames.length) * LWLOCK_BYTES;
+  const slotBase = procBase + totalSlots * PROC_BYTES;
+  const oneSlot = slotBytes(mainArgBytes);
+  let offset = slotBase + totalSlots * oneSlot;
+  const regions: RegionPlacement[] = [];
+  for (const [name, size] of regionSizes) {
+    offset = alignUp(offset, REGION_ALIGN);
+    regions.push({ name, byteOffset: offset, byteLength: size });
+    offset += size;
+  }
+  return {
+    totalSlots,
+    mainArgBytes,
+    slotBytes: oneSlot,
+    lockNames: [...lockNames],
+    lockBase,
+    procBase,
+    slotBase,
+    regions,
+    byteLength: alignUp(offset, CACHE_LINE),
+  };
+}
+
+/** Int32 index of lock `n` (0 = BackgroundWorkerLock) in the segment. */
+export function lockIndex(layout: SegmentLayout, n: number): number {
+  return (layout.lockBase + n * LWLOCK_BYTES) >> 2;
+}
+
+/** Int32 index of slot `n`'s proc entry. */
+export function procIndex(layout: SegmentLayout, n: number): number {
+  return (layout.procBase + n * PROC_BYTES) >> 2;
+}
+
+/** Byte offset of slot `n`. */
+export function slotOffset(layout: SegmentLayout, n: number): number {
+  return layout.slotBase + n * layout.slotBytes;
+}

@@ -1,0 +1,168 @@
+/**
+ * LWLock: a reader/writer lock on one Int32 state word, with a second word counting
+ * sleepers (lwlock.c, re-derived for Atomics).
+ *
+ *   state  bits 0..19   number of shared holders
+ *          bits 20..29  number of exclusive requests waiting (writers queued)
+ *          bit  30      held exclusively
+ *   sleepers            threads inside Atomics.wait / waitAsync on `state`
+ *
+ * Shared acquire succeeds by CAS (s → s+1) only when the lock is not held exclusively
+ * *and no writer is queued*: unlike PostgreSQL, a queued writer holds off new readers, so
+ * a flood of readers cannot starve a writer. Exclusive acquire first tries CAS 0 → EXCL;
+ * failing that it counts itself in the queued-writer bits and retries until the shared
+ * count drains, taking EXCL and leaving the queue in one CAS.
+ *
+ * Sleeping follows the futex rule: a waiter records itself in `sleepers`, then
+ * Atomics.wait(state, s) with the value it last saw, so any change to the word between the
+ * check and the sleep makes the wait return at once. A releaser changes `state` first and
+ * then reads `sleepers`; with sequentially consistent Atomics either the releaser sees the
+ * sleeper and notifies, or the sleeper's wait sees the new value. No wake-up is lost, and
+ * an uncontended release costs no notify. A woken waiter competes again; the lock is not
+ * handed over (lwlock.c does the same).
+ *
+ * Worker threads acquire with blocking waits (`acquire`); the host thread never blocks and
+ * uses `acquireAsync`. Every thread keeps the list of locks it holds (`heldLWLocks`) so
+ * the error and exit paths can release them all (LWLockReleaseAll). A thread that dies
+ * without running that path leaves the lock held: the host treats the death as a crash and
+ * reinitializes shared memory, which is what frees the lock (PG-SPEC §4.6).
+ */
+import { MAX_SIMUL_LWLOCKS } from '../constants.js';
+import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
+import { L_SLEEPERS, L_STATE } from './layout.js';
+
+export const LW_SHARED_MASK = 0x000f_ffff;
+export const LW_WRITER_ONE = 1 << 20;
+export const LW_WRITERS_MASK = 0x3ff << 20;
+export const LW_VAL_EXCLUSIVE = 1 << 30;
+
+export type LWLockMode = 'shared' | 'exclusive';
+
+/** The locks this thread holds, in acquisition order, with the mode of each. */
+const held: Array<{ lock: LWLock; mode: LWLockMode }> = [];
+
+export function heldLWLockCount(): number {
+  return held.length;
+}
+
+/** LWLockReleaseAll: the error/exit path of a worker. */
+export function releaseAllLWLocks(): void {
+  while (held.length > 0) {
+    const { lock, mode } = held[held.length - 1]!;
+    lock.release(mode);
+  }
+}
+
+export class LWLock {
+  private readonly state: number;
+  private readonly sleepers: number;
+
+  constructor(readonly i32: Int32Array, index: number, readonly name: string) {
+    this.state = index + L_STATE;
+    this.sleepers = index + L_SLEEPERS;
+  }
+
+  /** Blocking acquire (worker threads). */
+  acquire(mode: LWLockMode): void {
+    this.checkCanHold();
+    if (mode === 'shared') this.acquireShared();
+    else this.acquireExclusive();
+    held.push({ lock: this, mode });
+  }
+
+  /** LWLockConditionalAcquire: take it only if free now. */
+  tryAcquire(mode: LWLockMode): boolean {
+    this.checkCanHold();
+    const ok = mode === 'shared' ? this.tryShared() : this.tryExclusiveFromIdle();
+    if (ok) held.push({ lock: this, mode });
+    return ok;
+  }
+
+  /** Non-blocking acquire for the host thread; not tracked per thread (async holders interleave). */
+  async acquireAsync(mode: LWLockMode): Promise<void> {
+    if (mode === 'shared') {
+      while (!this.tryShared()) await this.sleepAsync(Atomics.load(this.i32, this.state));
+      return;
+    }
+    if (this.tryExclusiveFromIdle()) return;
+    Atomics.add(this.i32, this.state, LW_WRITER_ONE);
+    while (!this.tryExclusiveFromQueue()) await this.sleepAsync(Atomics.load(this.i32, this.state));
+  }
+
+  /** Release from a thread that took the lock with acquire()/tryAcquire(). */
+  release(mode: LWLockMode): void {
+    const at = held.findLastIndex((h) => h.lock === this && h.mode === mode);
+    if (at < 0) throw new LockNotHeldError(`lock "${this.name}" is not held in ${mode} mode by this thread`);
+    held.splice(at, 1);
+    this.releaseUntracked(mode);
+  }
+
+  /** Release after acquireAsync (host thread). */
+  releaseUntracked(mode: LWLockMode): void {
+    if (mode === 'shared') Atomics.sub(this.i32, this.state, 1);
+    else Atomics.sub(this.i32, this.state, LW_VAL_EXCLUSIVE);
+    // "!== 0", not "> 0": a reinitialized segment can leave a host waiter decrementing past 0,
+    // and an extra notify is harmless where a missed one is not.
+    if (Atomics.load(this.i32, this.sleepers) !== 0) Atomics.notify(this.i32, this.state);
+  }
+
+  /** Run `fn` under the lock (worker threads). */
+  with<T>(mode: LWLockMode, fn: () => T): T {
+    this.acquire(mode);
+    try {
+      return fn();
+    } finally {
+      this.release(mode);
+    }
+  }
+
+  private checkCanHold(): void {
+    if (held.some((h) => h.lock.i32 === this.i32 && h.lock.state === this.state)) {
+      throw new LockAlreadyHeldError(`lock "${this.name}" is already held by this thread; taking it again would deadlock`);
+    }
+    if (held.length >= MAX_SIMUL_LWLOCKS) throw new TooManyLWLocksError(`too many LWLocks taken (${MAX_SIMUL_LWLOCKS})`);
+  }
+
+  private acquireShared(): void {
+    while (!this.tryShared()) this.sleep(Atomics.load(this.i32, this.state));
+  }
+
+  private acquireExclusive(): void {
+    if (this.tryExclusiveFromIdle()) return;
+    Atomics.add(this.i32, this.state, LW_WRITER_ONE);
+    while (!this.tryExclusiveFromQueue()) this.sleep(Atomics.load(this.i32, this.state));
+  }
+
+  private tryShared(): boolean {
+    const s = Atomics.load(this.i32, this.state);
+    if ((s & (LW_VAL_EXCLUSIVE | LW_WRITERS_MASK)) !== 0) return false;
+    return Atomics.compareExchange(this.i32, this.state, s, s + 1) === s;
+  }
+
+  private tryExclusiveFromIdle(): boolean {
+    return Atomics.compareExchange(this.i32, this.state, 0, LW_VAL_EXCLUSIVE) === 0;
+  }
+
+  /** Leave the writer queue and take EXCL in one step, once readers and writers are gone. */
+  private tryExclusiveFromQueue(): boolean {
+    const s = Atomics.load(this.i32, this.state);
+    if ((s & (LW_VAL_EXCLUSIVE | LW_SHARED_MASK)) !== 0) return false;
+    return Atomics.compareExchange(this.i32, this.state, s, s - LW_WRITER_ONE + LW_VAL_EXCLUSIVE) === s;
+  }
+
+  private sleep(seen: number): void {
+    Atomics.add(this.i32, this.sleepers, 1);
+    Atomics.wait(this.i32, this.state, seen);
+    Atomics.sub(this.i32, this.sleepers, 1);
+  }
+
+  private async sleepAsync(seen: number): Promise<void> {
+    Atomics.add(this.i32, this.sleepers, 1);
+    try {
+      const r = Atomics.waitAsync(this.i32, this.state, seen);
+      if (r.async) await r.value;
+    } finally {
+      Atomics.sub(this.i32, this.sleepers, 1);
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The proc array: what PostgreSQL keeps per process in PGPROC and the pmsignal child
+ * slots, one 64-byte entry per worker slot (layout.ts, P_* fields).
+ *
+ *   P_LATCH          the worker's process latch (MyLatch)
+ *   P_INTERRUPTS     pending "signals": the host ORs a bit in, then sets the latch; the owner
+ *                    clears bits as it services them (procsignal.c, without the signal)
+ *   P_PMCHILD_STATE  the dead-man switch (pmsignal.c): ASSIGNED by the host at launch,
+ *                    ACTIVE by the worker when it starts using shared state, back to
+ *                    ASSIGNED on its orderly exit path. A thread that ends while ACTIVE
+ *                    crashed, whatever its exit code.
+ *
+ * An entry belongs to the slot, and so to whichever thread runs that slot's worker now.
+ */
+import { P_INTERRUPTS, P_LATCH, P_PMCHILD_STATE, procIndex, H_PM_LATCH } from './layout.js';
+import { Latch } from './latch.js';
+import type { Segment } from './segment.js';
+
+/** Interrupt bits ("signals" a worker can receive). */
+export const SIGTERM_PENDING = 1;
+export const SIGHUP_PENDING = 2;
+export const SIGINT_PENDING = 4;
+export const SIGQUIT_PENDING = 8;
+
+export type SignalName = 'SIGTERM' | 'SIGHUP' | 'SIGINT' | 'SIGQUIT';
+export const SIGNAL_BITS: Record<SignalName, number> = {
+  SIGTERM: SIGTERM_PENDING,
+  SIGHUP: SIGHUP_PENDING,
+  SIGINT: SIGINT_PENDING,
+  SIGQUIT: SIGQUIT_PENDING,
+};
+
+export class ProcArray {
+  constructor(readonly seg: Segment) {}
+
+  latch(slot: number): Latch {
+    return new Latch(this.seg.i32, procIndex(this.seg.layout, slot) + P_LATCH);
+  }
+
+  /** The host's own latch, set by anyone who raised a pmsignal reason. */
+  postmasterLatch(): Latch {
+    return new Latch(this.seg.i32, H_PM_LATCH);
+  }
+
+  /** Raise a signal bit, then set the latch: the order latch.h asks of every waker. */
+  signal(slot: number, bit: number): void {
+    Atomics.or(this.seg.i32, procIndex(this.seg.layout, slot) + P_INTERRUPTS, bit);
+    this.latch(slot).set();
+  }
+
+  pendingInterrupts(slot: number): number {
+    return Atomics.load(this.seg.i32, procIndex(this.seg.layout, slot) + P_INTERRUPTS);
+  }
+
+  clearInterrupts(slot: number, bits: number): void {
+    Atomics.and(this.seg.i32, procIndex(this.seg.layout, slot) + P_INTERRUPTS, ~bits);
+  }
+
+  childState(slot: number): number {
+    return Atomics.load(this.seg.i32, procIndex(this.seg.layout, slot) + P_PMCHILD_STATE);
+  }
+
+  setChildState(slot: number, state: number): void {
+    Atomics.store(this.seg.i32, procIndex(this.seg.layout, slot) + P_PMCHILD_STATE, state);
+  }
+
+  /** A fresh life for the slot's proc entry: no stale interrupts, latch clear. */
+  resetForLaunch(slot: number, state: number): void {
+    const base = procIndex(this.seg.layout, slot);
+    Atomics.store(this.seg.i32, base + P_INTERRUPTS, 0);
+    Atomics.store(this.seg.i32, base + P_LATCH, 0);
+    Atomics.store(this.seg.i32, base + P_PMCHILD_STATE, state);
+  }
+}

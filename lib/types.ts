@@ -1,0 +1,110 @@
+/**
+ * Public types shared by the host and worker sides: the registration record
+ * (struct BackgroundWorker), its flags and start times, handle statuses, shutdown modes,
+ * the logger interface and the activity row.
+ *
+ * Flags and start times keep PostgreSQL's numeric values so that a reader can match them
+ * with bgworker.h; statuses and modes are strings because they are read by people.
+ */
+
+/** bgw_flags bits. */
+export const BGWORKER_SHMEM_ACCESS = 0x0001;
+export const BGWORKER_BACKEND_DATABASE_CONNECTION = 0x0002;
+export const BGWORKER_INTERRUPTIBLE = 0x0004;
+export const BGWORKER_CLASS_PARALLEL = 0x0010;
+export const BGWORKER_KNOWN_FLAGS =
+  BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE | BGWORKER_CLASS_PARALLEL;
+
+/** bgw_start_time: the host phase from which a worker may be launched. */
+export const BgWorkerStartTime = {
+  /** As soon as the host has created shared memory. */
+  PostmasterStart: 0,
+  /** Once shared memory is initialized (PostgreSQL: consistent state / hot standby). */
+  ConsistentState: 1,
+  /** Once the host is declared ready (PostgreSQL: recovery finished, normal running). */
+  RecoveryFinished: 2,
+} as const;
+export type BgWorkerStartTime = (typeof BgWorkerStartTime)[keyof typeof BgWorkerStartTime];
+
+/** BgwHandleStatus. */
+export const BgwHandleStatus = {
+  Started: 'started',
+  NotYetStarted: 'not_yet_started',
+  Stopped: 'stopped',
+  PostmasterDied: 'postmaster_died',
+} as const;
+export type BgwHandleStatus = (typeof BgwHandleStatus)[keyof typeof BgwHandleStatus];
+
+export type ShutdownMode = 'smart' | 'fast' | 'immediate';
+
+/** What a registration says: PostgreSQL's struct BackgroundWorker as a plain object. */
+export interface BackgroundWorker<A = unknown> {
+  /** bgw_name: per-instance name, at most 95 UTF-8 bytes. */
+  name: string;
+  /** bgw_type: grouping name; defaults to `name`. */
+  type?: string;
+  /** bgw_flags; BGWORKER_SHMEM_ACCESS is optional here (PostgreSQL 9.4–14 semantics). */
+  flags?: number;
+  /** bgw_start_time; default ConsistentState. */
+  startTime?: BgWorkerStartTime;
+  /** bgw_restart_time in seconds, or BGW_NEVER_RESTART (-1, the default). */
+  restartTime?: number;
+  /** bgw_library_name: the worker module, as a file path or a file: URL. */
+  module: string | URL;
+  /** bgw_function_name: the export to call; default "main". */
+  function?: string;
+  /** bgw_main_arg: any structured-clonable value. */
+  mainArg?: A;
+  /** bgw_extra: up to 128 opaque bytes. */
+  extra?: Uint8Array;
+  /**
+   * bgw_notify_pid: who is told of start and stop. Dynamic registrations default to the
+   * registrant (the host is pid 0); `null` asks for no notification. Static workers must leave it unset.
+   */
+  notifyPid?: number | null;
+}
+
+/** A registration after validation: every field present, as the worker sees it (MyBgworkerEntry). */
+export interface BackgroundWorkerEntry {
+  name: string;
+  type: string;
+  flags: number;
+  startTime: BgWorkerStartTime;
+  restartTime: number;
+  libraryName: string;
+  functionName: string;
+  extra: Uint8Array;
+  notifyPid: number;
+}
+
+/** The logger interface: pino's, so pino works as-is. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated';
+
+/** How a worker's last run ended. */
+export interface LastExit {
+  code: number;
+  /** normal: returned; error: threw or exited 1; crash: anything else; hard_stop: terminated after its grace period. */
+  kind: 'normal' | 'error' | 'crash' | 'hard_stop';
+  error?: { name: string; message: string; code?: string };
+  at: Date;
+}
+
+/** One row of the activity list (pg_stat_activity for bgworkers). */
+export interface ActivityRow {
+  slot: number;
+  name: string;
+  type: string;
+  dynamic: boolean;
+  state: WorkerState;
+  pid: number | null;
+  startedAt: Date | null;
+  restarts: number;
+  lastExit: LastExit | null;
+}

@@ -1,0 +1,124 @@
+/**
+ * WorkerContext: what a worker entry receives. It gathers, for one worker's life, the
+ * pieces PostgreSQL exposes as globals (MyBgworkerEntry, MyLatch, the signal handlers,
+ * ShmemInitStruct, RegisterDynamicBackgroundWorker, elog).
+ *
+ *   export async function main(ctx: WorkerContext<MyArg>) { ... }
+ */
+import { threadId } from 'node:worker_threads';
+import { deserialize } from 'node:v8';
+import { claimSlot, signalPostmaster } from '../bgworker/registration.js';
+import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
+import type { LWLock } from '../shm/lwlock.js';
+import type { ShmemStruct } from '../shm/shmem-struct.js';
+import type { BackgroundWorker, BackgroundWorkerEntry, Logger } from '../types.js';
+import { WorkerBackgroundWorkerHandle } from './handle.js';
+import { checkForInterrupts, interruptPending, setSignalHandler, terminationSignal, type CatchableSignal } from './interrupts.js';
+import { workerLog } from './log.js';
+import { getMyProc, sharedState } from './my-proc.js';
+import { waitLatch, waitLatchAsync, type WaitOptions } from './wait-latch.js';
+
+/** This worker's process latch. */
+export interface WorkerLatch {
+  set(): void;
+  reset(): void;
+  isSet(): boolean;
+  /** WaitLatch, blocking the thread (CPU-bound workers). */
+  wait(events: number, timeoutMs?: number, opts?: WaitOptions): number;
+  /** WaitLatch, keeping the event loop running (workers that do I/O). */
+  waitAsync(events: number, timeoutMs?: number): Promise<number>;
+}
+
+const exitCallbacks: Array<() => void> = [];
+
+/** before_shmem_exit callbacks, newest first, run on the orderly exit path. */
+export function runExitCallbacks(log: (err: unknown) => void): void {
+  while (exitCallbacks.length > 0) {
+    try {
+      exitCallbacks.pop()!();
+    } catch (err) {
+      log(err);
+    }
+  }
+}
+
+export class WorkerContext<A = unknown> {
+  /** MyBgworkerEntry. */
+  readonly entry: BackgroundWorkerEntry;
+  /** bgw_main_arg, cloned into this thread. */
+  readonly mainArg: A;
+  /** This worker's pid (its thread id). */
+  readonly pid = threadId;
+  readonly slot: number;
+  readonly latch: WorkerLatch;
+  /** Aborted when a SIGTERM is taken by the default handler; hand it to fetch, pg, timers. */
+  readonly signal: AbortSignal = terminationSignal;
+  readonly log: Logger = workerLog;
+
+  constructor(mainArg: Uint8Array) {
+    const p = getMyProc();
+    this.entry = p.entry;
+    this.slot = p.slot;
+    this.mainArg = deserialize(mainArg) as A;
+    const latch = p.latch;
+    this.latch = {
+      set: () => latch.set(),
+      reset: () => latch.reset(),
+      isSet: () => latch.isSet(),
+      wait: waitLatch,
+      waitAsync: waitLatchAsync,
+    };
+  }
+
+  /** CHECK_FOR_INTERRUPTS(): throws AdminShutdownError after a SIGTERM with no handler. */
+  checkForInterrupts(): void {
+    checkForInterrupts();
+  }
+
+  /** True if checkForInterrupts() would throw now. */
+  interruptPending(): boolean {
+    return interruptPending();
+  }
+
+  /** pqsignal: replace a signal's default action (null restores it). */
+  onSignal(sig: CatchableSignal, handler: (() => void) | null): void {
+    setSignalHandler(sig, handler);
+  }
+
+  /** before_shmem_exit: runs on the orderly exit path, before locks are released. */
+  onExit(fn: () => void): void {
+    exitCallbacks.push(fn);
+  }
+
+  /** ShmemInitStruct: a named region requested by the host. */
+  shmem(name: string): ShmemStruct {
+    return sharedState('shmem()').directory.region(name);
+  }
+
+  /** A named LWLock requested by the host. */
+  lock(name: string): LWLock {
+    return sharedState('lock()').directory.lock(name);
+  }
+
+  /**
+   * RegisterDynamicBackgroundWorker: a handle, or null when every slot is taken (or the
+   * parallel-worker limit is reached). Invalid registrations throw.
+   */
+  registerDynamicBackgroundWorker<B>(w: BackgroundWorker<B>): WorkerBackgroundWorkerHandle | null {
+    const { array, bgwLock } = sharedState('registerDynamicBackgroundWorker()');
+    const reg = sanityCheckBackgroundWorker(w, {
+      dynamic: true,
+      registrantPid: threadId,
+      mainArgBytes: array.seg.layout.mainArgBytes,
+    });
+    const h = bgwLock.with('exclusive', () => claimSlot(array, reg));
+    if (!h) return null;
+    signalPostmaster(array, getMyProc().procs);
+    return new WorkerBackgroundWorkerHandle(h.slot, h.generation);
+  }
+
+  /** A handle from its plain form ({slot, generation}), e.g. one passed in mainArg. */
+  handle(data: { slot: number; generation: string | bigint }): WorkerBackgroundWorkerHandle {
+    return new WorkerBackgroundWorkerHandle(data.slot, BigInt(data.generation));
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * bgworker, worker side (`bgworker/worker`): what a worker module imports.
+ *
+ *   import { type WorkerContext, WL_LATCH_SET, WL_TIMEOUT, WL_EXIT_ON_PM_DEATH } from 'bgworker/worker';
+ *   export async function main(ctx: WorkerContext) { ... }
+ */
+export { WorkerContext } from './context.js';
+export type { WorkerLatch } from './context.js';
+export { WorkerBackgroundWorkerHandle } from './handle.js';
+export type { CatchableSignal } from './interrupts.js';
+export {
+  WL_LATCH_SET, WL_SOCKET_READABLE, WL_SOCKET_WRITEABLE, WL_TIMEOUT, WL_POSTMASTER_DEATH, WL_EXIT_ON_PM_DEATH,
+} from './wait-latch.js';
+export type { WaitOptions } from './wait-latch.js';
+export type { PidStatus } from '../bgworker/registration.js';
+export { ShmemStruct } from '../shm/shmem-struct.js';
+export type { LWLock, LWLockMode } from '../shm/lwlock.js';
+export * from '../types.js';
+export * from '../errors.js';
+export { BGW_MAXLEN, BGW_EXTRALEN, BGW_NEVER_RESTART, POSTMASTER_PID } from '../constants.js';

@@ -1,0 +1,97 @@
+/**
+ * Signals inside a worker: pending-interrupt bits and CHECK_FOR_INTERRUPTS (postgres.c's
+ * `die` and ProcessInterrupts, with PostgreSQL 19's cooperative SIGTERM).
+ *
+ * The host "sends a signal" by OR-ing a bit into this slot's P_INTERRUPTS word, setting
+ * the latch, and posting a nudge so that a worker busy in its event loop notices without
+ * waiting. `serviceSignals` consumes the bits:
+ *
+ *   SIGQUIT  exit(2) at once, no exit callbacks (quickdie; the host treats it as a crash
+ *            only outside a crash cycle or an immediate shutdown, which is never)
+ *   SIGTERM  a handler if the worker installed one; otherwise `die`: ProcDiePending, the
+ *            worker's AbortSignal fires, and the next checkForInterrupts() throws
+ *            AdminShutdownError → the entry ends → exit 1, never restarted by a terminate
+ *   SIGHUP   a handler if installed; otherwise ignored
+ *   SIGINT   a handler if installed; for database workers a query cancel (the next
+ *            checkForInterrupts() throws QueryCanceledError); otherwise ignored
+ *
+ * Signals are held until the entry function has been called (PostgreSQL calls the entry
+ * with signals blocked): a worker that installs handlers in its first synchronous lines
+ * receives a terminate that arrived while its module was loading. Installing a handler
+ * delivers a signal that is already pending, as unblocking does. Interrupts are held off
+ * while the thread holds an LWLock.
+ */
+import { AdminShutdownError, QueryCanceledError } from '../errors.js';
+import { heldLWLockCount } from '../shm/lwlock.js';
+import { SIGHUP_PENDING, SIGINT_PENDING, SIGNAL_BITS, SIGQUIT_PENDING, SIGTERM_PENDING, type SignalName } from '../shm/proc-array.js';
+import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
+import { getMyProc } from './my-proc.js';
+
+export type CatchableSignal = Exclude<SignalName, 'SIGQUIT'>;
+
+const handlers = new Map<CatchableSignal, () => void>();
+const controller = new AbortController();
+let unblocked = false;
+let procDiePending = false;
+let queryCancelPending = false;
+
+export const terminationSignal: AbortSignal = controller.signal;
+
+/** Replace a signal's default action; a pending signal is delivered at once. */
+export function setSignalHandler(sig: CatchableSignal, handler: (() => void) | null): void {
+  if (!(sig in SIGNAL_BITS) || sig === ('SIGQUIT' as string)) throw new TypeError(`cannot handle ${String(sig)}`);
+  if (handler) handlers.set(sig, handler);
+  else handlers.delete(sig);
+  serviceSignals();
+}
+
+export function unblockSignals(): void {
+  unblocked = true;
+  serviceSignals();
+}
+
+/** Consume pending bits and run handlers or default actions; never throws for TERM/INT. */
+export function serviceSignals(): void {
+  const p = getMyProc();
+  const bits = p.procs.pendingInterrupts(p.slot);
+  if (bits & SIGQUIT_PENDING) process.exit(2);
+  if (!unblocked || bits === 0) return;
+  p.procs.clearInterrupts(p.slot, bits & (SIGTERM_PENDING | SIGHUP_PENDING | SIGINT_PENDING));
+  if (bits & SIGHUP_PENDING) handlers.get('SIGHUP')?.();
+  if (bits & SIGTERM_PENDING) deliverTerm();
+  if (bits & SIGINT_PENDING) deliverInt(p.entry.flags);
+}
+
+function deliverTerm(): void {
+  const h = handlers.get('SIGTERM');
+  if (h) return h();
+  procDiePending = true;
+  if (!controller.signal.aborted) controller.abort(adminShutdown());
+}
+
+function deliverInt(flags: number): void {
+  const h = handlers.get('SIGINT');
+  if (h) return h();
+  if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION) queryCancelPending = true;
+}
+
+function adminShutdown(): AdminShutdownError {
+  return new AdminShutdownError(`terminating background worker "${getMyProc().entry.type}" due to administrator command`);
+}
+
+/** True when checkForInterrupts() would throw. */
+export function interruptPending(): boolean {
+  serviceSignals();
+  return procDiePending || queryCancelPending;
+}
+
+/** CHECK_FOR_INTERRUPTS(). */
+export function checkForInterrupts(): void {
+  serviceSignals();
+  if (heldLWLockCount() > 0) return;
+  if (procDiePending) throw adminShutdown();
+  if (queryCancelPending) {
+    queryCancelPending = false;
+    throw new QueryCanceledError('canceling statement due to user request');
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * WaitLatch for a worker's own latch: the blocking form for CPU-bound workers
+ * (Atomics.wait) and the async form for workers that also do I/O (Atomics.waitAsync).
+ *
+ * Events are PostgreSQL's bits. The result is a mask with at least one of WL_LATCH_SET,
+ * WL_TIMEOUT, WL_POSTMASTER_DEATH; a set latch wins over a timeout that expired at the same
+ * moment. The wait never resets the latch (the caller does, Pattern A, see shm/latch.ts).
+ *
+ * Host death is the H_PM_DEATH word, which the host sets before notifying every latch.
+ * With WL_EXIT_ON_PM_DEATH the worker exits with code 1 instead of returning; if the caller
+ * names neither death flag, WL_EXIT_ON_PM_DEATH is assumed (PostgreSQL asserts one is given).
+ * A pending SIGQUIT ends the thread from inside the wait.
+ *
+ * Node does not keep a thread alive for a pending Atomics.waitAsync (nodejs/node #44729):
+ * while an async wait is outstanding a ref'd timer holds the event loop open.
+ */
+import { H_PM_DEATH } from '../shm/layout.js';
+import { getMyProc } from './my-proc.js';
+import { serviceSignals } from './interrupts.js';
+
+export const WL_LATCH_SET = 1;
+export const WL_SOCKET_READABLE = 2;
+export const WL_SOCKET_WRITEABLE = 4;
+export const WL_TIMEOUT = 8;
+export const WL_POSTMASTER_DEATH = 16;
+export const WL_EXIT_ON_PM_DEATH = 32;
+
+export interface WaitOptions {
+  /** Poll the latch this many times before sleeping; 0 (default) sleeps at once. */
+  spin?: number;
+}
+
+/** Called when the host is gone and the wait asked to exit (proc_exit(1)). */
+let exitOnPmDeath: () => never = () => process.exit(1);
+export function setExitOnPmDeath(fn: () => never): void {
+  exitOnPmDeath = fn;
+}
+
+const keepAlive = setInterval(() => {}, 1 << 30);
+keepAlive.unref();
+let asyncWaiters = 0;
+const privateWord = new Int32Array(new SharedArrayBuffer(4));
+const IGNORED_LATCH_NAP_MS = 100;
+
+/** What ends the wait before sleeping, or 0 to sleep. */
+function readyEvents(events: number, deadline: number): number {
+  const p = getMyProc();
+  serviceSignals(); // SIGQUIT exits here
+  if (events & WL_LATCH_SET && p.latch.isSet()) return WL_LATCH_SET;
+  if (Atomics.load(p.seg.i32, H_PM_DEATH) !== 0) {
+    if (events & WL_POSTMASTER_DEATH) return WL_POSTMASTER_DEATH;
+    exitOnPmDeath();
+  }
+  if (events & WL_TIMEOUT && performance.now() >= deadline) return WL_TIMEOUT;
+  return 0;
+}
+
+function normalize(events: number, timeoutMs: number): { events: number; deadline: number } {
+  if (!(events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH))) events |= WL_EXIT_ON_PM_DEATH;
+  if (events & WL_TIMEOUT && !(timeoutMs >= 0)) throw new RangeError('WL_TIMEOUT needs a timeout >= 0 ms');
+  return { events, deadline: events & WL_TIMEOUT ? performance.now() + timeoutMs : Infinity };
+}
+
+function sleepFor(events: number, deadline: number): number {
+  const left = deadline - performance.now();
+  return events & WL_LATCH_SET ? left : Math.min(left, IGNORED_LATCH_NAP_MS);
+}
+
+/** WaitLatch, blocking the thread. */
+export function waitLatch(events: number, timeoutMs = -1, opts: WaitOptions = {}): number {
+  const n = normalize(events, timeoutMs);
+  const latch = getMyProc().latch;
+  for (;;) {
+    const r = readyEvents(n.events, n.deadline);
+    if (r) return r;
+    const ms = sleepFor(n.events, n.deadline);
+    if (n.events & WL_LATCH_SET) latch.waitSync(ms, opts.spin ?? 0);
+    else Atomics.wait(privateWord, 0, 0, ms);
+  }
+}
+
+/** WaitLatch without blocking the thread's event loop. */
+export async function waitLatchAsync(events: number, timeoutMs = -1): Promise<number> {
+  const n = normalize(events, timeoutMs);
+  const latch = getMyProc().latch;
+  if (asyncWaiters++ === 0) keepAlive.ref();
+  try {
+    for (;;) {
+      const r = readyEvents(n.events, n.deadline);
+      if (r) return r;
+      const ms = sleepFor(n.events, n.deadline);
+      if (n.events & WL_LATCH_SET) await latch.waitAsync(ms);
+      else await new Promise((res) => setTimeout(res, ms));
+    }
+  } finally {
+    if (--asyncWaiters === 0) keepAlive.unref();
+  }
+}
