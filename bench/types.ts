@@ -27,9 +27,13 @@ export interface BenchContext {
   /** --quick: a smoke run, the whole suite under a minute. */
   quick: boolean;
   progress(msg: string): void;
+  /** Whether figure `id` was asked for (--only); a bench skips the figures that were not. */
+  wants(id: string): boolean;
 }
 
 export interface Bench {
   name: string;
+  /** The figure ids this bench produces: the runner picks benches by them and lists the rest. */
+  figures: readonly string[];
   run(ctx: BenchContext): Promise<Figure[]>;
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BgwHandleStatus } from '../lib/index.js';
+import { BgwHandleStatus } from '../dist/lib/index.js';
 import { fixture, makeHost } from './helpers/host.js';
 
 t.test('a dynamic worker that returns is started, then stopped and unregistered', async (t) => {

@@ -84,6 +84,8 @@ export interface PostmasterOptions {
   /** Modules to load into every thread ahead of need (shared_preload_libraries). */
   preload?: Array<string | URL>;
   logger?: Logger;
+  /** Node flags for worker threads; by default they inherit the host's (loaders included). */
+  execArgv?: string[];
   /** Fault-injection seam: wrap the thread launcher (tests simulate fork failures with it). */
   wrapLauncher?: (launcher: Launcher) => Launcher;
 }
@@ -119,6 +121,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly lockNames: string[];
   private readonly preloads: string[];
   private readonly wrapLauncher: ((l: Launcher) => Launcher) | undefined;
+  private readonly execArgv: string[] | undefined;
   private readonly statics: CheckedRegistration[] = [];
 
   private state: PmState = 'init';
@@ -155,6 +158,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.lockNames = checkLockNames(options.locks ?? []);
     this.preloads = (options.preload ?? []).map((u) => sanityUrl(u));
     this.wrapLauncher = options.wrapLauncher;
+    this.execArgv = options.execArgv;
   }
 
   // ---------------------------------------------------------------- registration
@@ -220,7 +224,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.directory = new ShmemDirectory(this.seg);
     this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
     this.runShmemInits();
-    this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads);
+    this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads, this.execArgv);
     this.launcher = this.wrapLauncher ? this.wrapLauncher(this.threads) : this.threads;
     this.list = this.makeList();
     this.handleHost = this.makeHandleHost();

@@ -37,7 +37,11 @@ export class ThreadLauncher implements Launcher {
   private readonly preloads = new Set<string>();
   private retiring = false;
 
-  constructor(private readonly seg: Segment, private readonly spareCount: number) {}
+  constructor(
+    private readonly seg: Segment,
+    private readonly spareCount: number,
+    private readonly execArgv: string[] | undefined,
+  ) {}
 
   /** Fill the pool and wait until every spare reported ready. */
   async start(preload: Iterable<string>): Promise<void> {
@@ -74,7 +78,7 @@ export class ThreadLauncher implements Launcher {
 
   private spawn(): Worker {
     const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads] };
-    return new Worker(entryUrl, { workerData });
+    return new Worker(entryUrl, this.execArgv ? { workerData, execArgv: this.execArgv } : { workerData });
   }
 
   private spawnSpare(): Promise<void> {

@@ -67,12 +67,17 @@ function deliverTerm(): void {
   if (h) return h();
   procDiePending = true;
   if (!controller.signal.aborted) controller.abort(adminShutdown());
+  // `die` sets the latch itself: a SIGTERM held while signals were blocked must still wake
+  // a wait that began after the sender's own SetLatch was consumed.
+  getMyProc().latch.set();
 }
 
 function deliverInt(flags: number): void {
   const h = handlers.get('SIGINT');
   if (h) return h();
-  if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION) queryCancelPending = true;
+  if (!(flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) return;
+  queryCancelPending = true;
+  getMyProc().latch.set();
 }
 
 function adminShutdown(): AdminShutdownError {

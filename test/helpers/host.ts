@@ -1,14 +1,19 @@
 /**
  * Test helpers: a Postmaster torn down with the test, fixture paths, and event waits.
+ *
+ * Tests drive the built package (dist/, compiled by `npm test` before tap runs) and its
+ * worker threads start without the test runner's loaders (execArgv: []): a thread then
+ * starts in milliseconds, as in production, instead of compiling TypeScript on every start.
+ * Coverage still maps back to lib/ through the source maps.
  */
 import type { Test } from 'tap';
-import { Postmaster, silentLogger, type PostmasterOptions } from '../../lib/index.js';
+import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
 
-export const fixture = (name: string): string => new URL(`../fixtures/${name}.ts`, import.meta.url).href;
+export const fixture = (name: string): string => new URL(`../../dist/test/fixtures/${name}.js`, import.meta.url).href;
 
 /** A host with a silent logger, shut down (fast) at the end of the test if still running. */
 export function makeHost(t: Test, options: PostmasterOptions = {}): Postmaster {
-  const pm = new Postmaster({ logger: silentLogger, terminateGraceMs: 2000, quitGraceMs: 2000, ...options });
+  const pm = new Postmaster({ logger: silentLogger, terminateGraceMs: 2000, quitGraceMs: 2000, execArgv: [], ...options });
   t.teardown(() => pm.shutdown('fast'));
   return pm;
 }

@@ -1,0 +1,160 @@
+/**
+ * Registration: PG-SPEC checklist 2–11 and 13, static vs dynamic rules, and the table of
+ * invalid registrations (each a typed error, the slot array unchanged).
+ */
+import t from 'tap';
+import {
+  BGW_MAXLEN, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE,
+  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow, type BackgroundWorker,
+} from '../../dist/lib/index.js';
+import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+
+const ok: BackgroundWorker = { name: 'w', module: fixture('wait-for-terminate'), flags: BGWORKER_SHMEM_ACCESS };
+
+const invalid: Array<[string, Partial<BackgroundWorker> & Record<string, unknown>, string]> = [
+  ['name too long', { name: 'x'.repeat(BGW_MAXLEN) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['multibyte name too long', { name: 'é'.repeat(48) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['empty name', { name: '' }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['type too long', { type: 't'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['function name too long', { function: 'f'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['extra too long', { extra: new Uint8Array(129) }, 'BGW_ERR_EXTRA_TOO_LONG'],
+  ['extra not bytes', { extra: [1, 2] as unknown as Uint8Array }, 'BGW_ERR_EXTRA_TOO_LONG'],
+  ['unknown module', { module: '/nonexistent/worker.js' }, 'BGW_ERR_MODULE_NOT_FOUND'],
+  ['module not a file URL', { module: new URL('https://example.com/w.js') }, 'BGW_ERR_MODULE_NOT_FOUND'],
+  ['unknown flag bits', { flags: 0x100 }, 'BGW_ERR_INVALID_FLAGS'],
+  [
+    'database connection at postmaster start (checklist 2)',
+    { flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, startTime: BgWorkerStartTime.PostmasterStart },
+    'BGW_ERR_INVALID_FLAGS',
+  ],
+  ['interruptible without database access', { flags: BGWORKER_SHMEM_ACCESS | BGWORKER_INTERRUPTIBLE }, 'BGW_ERR_INVALID_FLAGS'],
+  ['bad start time', { startTime: 7 as BgWorkerStartTime }, 'BGW_ERR_INVALID_START_TIME'],
+  ['restart time -2 (checklist 3)', { restartTime: -2 }, 'BGW_ERR_INVALID_RESTART_INTERVAL'],
+  ['restart time 86,400,001 (checklist 3)', { restartTime: 86_400_001 }, 'BGW_ERR_INVALID_RESTART_INTERVAL'],
+  ['restart time not an integer', { restartTime: 1.5 }, 'BGW_ERR_INVALID_RESTART_INTERVAL'],
+  ['parallel worker with restart (checklist 4)', { flags: BGWORKER_CLASS_PARALLEL, restartTime: 5 }, 'BGW_ERR_PARALLEL_RESTART'],
+  ['non-clonable mainArg', { mainArg: () => 1 }, 'BGW_ERR_MAIN_ARG_NOT_CLONABLE'],
+  ['mainArg too large', { mainArg: 'x'.repeat(5000) }, 'BGW_ERR_MAIN_ARG_TOO_LARGE'],
+  ['notifyPid not a thread id', { notifyPid: -5 }, 'BGW_ERR_INVALID_OPTION'],
+];
+
+t.test('invalid dynamic registrations throw typed errors and leave every slot free', async (t) => {
+  const pm = makeHost(t, { maxWorkerProcesses: 2 });
+  await pm.start();
+  for (const [what, patch, code] of invalid) {
+    await t.rejects(pm.registerDynamicBackgroundWorker({ ...ok, ...patch } as BackgroundWorker), { code }, what);
+  }
+  t.same(pm.activity(), [], 'nothing registered');
+  const a = await pm.registerDynamicBackgroundWorker(ok);
+  const b = await pm.registerDynamicBackgroundWorker(ok);
+  t.ok(a && b, 'both slots are still free after the rejections');
+  t.equal(await pm.registerDynamicBackgroundWorker(ok), null, 'and then there are none');
+});
+
+t.test('restart times -1, 0 and 86,400,000 are accepted (checklist 3)', async (t) => {
+  const pm = makeHost(t);
+  await pm.start();
+  for (const restartTime of [-1, 0, 86_400_000]) {
+    t.ok(await pm.registerDynamicBackgroundWorker({ ...ok, restartTime }), `restartTime ${restartTime}`);
+  }
+});
+
+t.test('static registration rules', async (t) => {
+  t.test('invalid static registrations throw the same typed errors', async (t) => {
+    const pm = makeHost(t);
+    for (const [what, patch, code] of invalid.filter(([, p]) => !('notifyPid' in p))) {
+      t.throws(() => pm.registerBackgroundWorker({ ...ok, ...patch } as BackgroundWorker), { code }, what);
+    }
+  });
+  t.test('a static worker may not ask for notification (checklist 6)', async (t) => {
+    const pm = makeHost(t);
+    t.throws(() => pm.registerBackgroundWorker({ ...ok, notifyPid: 0 }), {
+      code: 'BGW_ERR_STATIC_NOTIFY',
+      message: /only dynamic background workers can request notification/,
+    });
+  });
+  t.test('more static workers than slots (checklist 7): the extra one is refused, the rest run', async (t) => {
+    const pm = makeHost(t, { maxWorkerProcesses: 3 });
+    for (let i = 0; i < 3; i++) pm.registerBackgroundWorker({ ...ok, name: `s${i}` });
+    t.throws(() => pm.registerBackgroundWorker({ ...ok, name: 's3' }), { code: 'BGW_ERR_TOO_MANY_WORKERS', message: /too many background workers/ });
+    await pm.start();
+    t.equal(pm.activity().filter((r) => r.state === 'running').length, 3);
+  });
+  t.test('static registration after start is a typed error (checklist 8)', async (t) => {
+    const pm = makeHost(t);
+    await pm.start();
+    t.throws(() => pm.registerBackgroundWorker(ok), { code: 'BGW_ERR_STATIC_AFTER_START' });
+    t.same(pm.activity(), []);
+  });
+  t.test('dynamic registration before start and after shutdown are typed errors', async (t) => {
+    const pm = makeHost(t);
+    await t.rejects(pm.registerDynamicBackgroundWorker(ok), { code: 'BGW_ERR_NOT_STARTED' });
+    await pm.start();
+    await pm.shutdown('fast');
+    await t.rejects(pm.registerDynamicBackgroundWorker(ok), { code: 'BGW_ERR_POSTMASTER_STOPPED' });
+  });
+});
+
+t.test('an empty type takes the name, in what the worker sees too (checklist 5)', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 64 } });
+  pm.registerBackgroundWorker({ ...ok, name: 'named only', module: fixture('report-entry') });
+  const stopped = nextEvent<[ActivityRow]>(pm, 'stopped');
+  await pm.start();
+  t.equal(pm.activity()[0]!.type, 'named only', 'in the registration');
+  const [row] = await stopped;
+  t.equal(row.lastExit?.kind, 'normal');
+  const region = pm.shmem('test');
+  const seen = new TextDecoder().decode(region.uint8.slice(4, 4 + Atomics.load(region.int32, 0)));
+  t.equal(seen, 'named only', 'in MyBgworkerEntry');
+});
+
+t.test('with 2 static workers and 8 slots exactly 6 dynamic registrations succeed (checklist 9)', async (t) => {
+  const pm = makeHost(t, { maxWorkerProcesses: 8 });
+  pm.registerBackgroundWorker({ ...ok, name: 'static a' });
+  pm.registerBackgroundWorker({ ...ok, name: 'static b' });
+  await pm.start();
+  const handles = [];
+  for (let i = 0; i < 6; i++) handles.push(await pm.registerDynamicBackgroundWorker({ ...ok, name: `d${i}` }));
+  t.ok(handles.every((h) => h !== null), 'six handles');
+  t.equal(await pm.registerDynamicBackgroundWorker({ ...ok, name: 'd6' }), null, 'the seventh gets null, no error');
+});
+
+t.test('a slot freed by a static worker that exited 0 is reused (checklist 10)', async (t) => {
+  const pm = makeHost(t, { maxWorkerProcesses: 2 });
+  pm.registerBackgroundWorker({ name: 'once', module: fixture('exit-zero'), flags: BGWORKER_SHMEM_ACCESS });
+  pm.registerBackgroundWorker({ ...ok, name: 'stays' });
+  const stopped = new Promise<void>((res) => pm.on('stopped', (r) => r.name === 'once' && res()));
+  await pm.start();
+  await stopped;
+  t.ok(await pm.registerDynamicBackgroundWorker({ ...ok, name: 'reuses' }), 'the freed static slot is taken');
+});
+
+t.test('parallel-class workers are capped by maxParallelWorkers (checklist 11)', async (t) => {
+  const pm = makeHost(t, { maxParallelWorkers: 2 });
+  await pm.start();
+  const par = { ...ok, flags: BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL };
+  const a = await pm.registerDynamicBackgroundWorker({ ...par, name: 'p1' });
+  t.ok(a);
+  t.ok(await pm.registerDynamicBackgroundWorker({ ...par, name: 'p2' }));
+  t.equal(await pm.registerDynamicBackgroundWorker({ ...par, name: 'p3' }), null, 'third parallel worker refused');
+  t.ok(await pm.registerDynamicBackgroundWorker({ ...ok, name: 'plain' }), 'a non-parallel one still fits');
+  await a!.terminate();
+  await a!.waitForShutdown();
+  t.ok(await pm.registerDynamicBackgroundWorker({ ...par, name: 'p4' }), 'a parallel slot is back after one ends');
+});
+
+t.test('status is NOT_YET_STARTED before the host processes a registration (checklist 13)', async (t) => {
+  const pm = makeHost(t);
+  await pm.start();
+  const h = await pm.registerDynamicBackgroundWorker(ok);
+  t.equal(h!.status().status, BgwHandleStatus.NotYetStarted);
+  t.equal((await h!.waitForStartup()).status, BgwHandleStatus.Started);
+});
+
+t.test('host options are validated', async (t) => {
+  const { Postmaster } = await import('../../dist/lib/index.js');
+  t.throws(() => new Postmaster({ maxWorkerProcesses: 0 }), { code: 'BGW_ERR_INVALID_OPTION' });
+  t.throws(() => new Postmaster({ shmem: { a: -1 } }), { code: 'BGW_ERR_INVALID_OPTION' });
+  t.throws(() => new Postmaster({ locks: ['a', 'a'] }), { code: 'BGW_ERR_INVALID_OPTION' });
+  t.throws(() => new Postmaster({ preload: ['/nonexistent.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND' });
+});
