@@ -36,6 +36,8 @@ export interface ListServices {
   sawModule(url: string): void;
   /** Send SIGTERM to a running worker whose terminate flag was just seen. */
   sigterm(rw: RegisteredBgWorker): void;
+  /** A record was added to or removed from the list. */
+  listChanged(rw: RegisteredBgWorker, change: 'registered' | 'unregistered'): void;
 }
 
 export class BgWorkerList {
@@ -57,6 +59,7 @@ export class BgWorkerList {
     this.list.unshift(rw);
     this.bySlot.set(rw.slot, rw);
     this.s.sawModule(rw.entry.libraryName);
+    this.s.listChanged(rw, 'registered');
   }
 
   /** BackgroundWorkerStateChange: scan every slot for new registrations and terminate flags. */
@@ -179,7 +182,6 @@ export class BgWorkerList {
     for (const rw of [...this.list]) {
       if (rw.neverRestart) {
         this.forget(rw);
-        if (rw.notifyPid === POSTMASTER_PID) this.s.notifyHost(rw.slot);
         continue;
       }
       rw.crashedAt = 0;
@@ -207,6 +209,7 @@ export class BgWorkerList {
     this.bySlot.delete(rw.slot);
     this.s.log.debug({ slot: rw.slot }, `unregistering background worker "${rw.entry.name}"`);
     this.freeSlot(rw.slot, rw.entry.flags);
+    this.s.listChanged(rw, 'unregistered');
   }
 
   private freeSlot(slot: number, flags: number): void {
@@ -214,10 +217,14 @@ export class BgWorkerList {
     this.s.array.free(slot);
   }
 
-  /** Tell a registrant that a slot changed: the host's handles, or a worker's latch. */
+  /**
+   * Tell a registrant that a slot changed: a worker registrant through its latch. The
+   * host's handles are woken on every change whatever notifyPid says, so a host-side wait
+   * never hangs for want of a notification (PG-SPEC §8.1).
+   */
   notify(pid: number, slot: number): void {
-    if (pid === NO_NOTIFY_PID) return;
-    if (pid === POSTMASTER_PID) return this.s.notifyHost(slot);
+    this.s.notifyHost(slot);
+    if (pid === NO_NOTIFY_PID || pid === POSTMASTER_PID) return;
     const child = this.s.childByPid(pid);
     if (child) this.s.procs.latch(child.slot).set();
   }

@@ -97,6 +97,8 @@ const SEVERITY: Record<ShutdownMode, number> = { smart: 1, fast: 2, immediate: 3
 
 export interface PostmasterEvents {
   phase: [state: PmState];
+  registered: [row: ActivityRow];
+  unregistered: [row: ActivityRow];
   started: [row: ActivityRow];
   stopped: [row: ActivityRow];
   crash: [row: ActivityRow];
@@ -200,6 +202,15 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     if (!h) return null;
     signalPostmaster(this.array, this.procs);
     return new BackgroundWorkerHandle(this.handleHost, h.slot, h.generation);
+  }
+
+  /** A handle from its plain form ({slot, generation}), e.g. one a worker wrote to shared memory. */
+  handleFrom(data: { slot: number; generation: bigint | string }): BackgroundWorkerHandle {
+    this.assertStarted();
+    if (!Number.isInteger(data?.slot) || data.slot < 0 || data.slot >= this.opts.maxWorkerProcesses) {
+      throw new InvalidOptionError(`no slot ${String(data?.slot)}: slots are 0..${this.opts.maxWorkerProcesses - 1}`);
+    }
+    return new BackgroundWorkerHandle(this.handleHost, data.slot, BigInt(data.generation));
   }
 
   // ---------------------------------------------------------------- start
@@ -391,6 +402,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       notifyHost: (slot) => this.notifyHost(slot),
       sawModule: (url) => this.threads.preload(url),
       sigterm: (rw) => this.signalChild(rw, SIGTERM_PENDING),
+      listChanged: (rw, change) => {
+        if (change === 'unregistered') this.notifyHost(rw.slot);
+        this.emit(change, rw.row());
+      },
     });
   }
 
