@@ -116,6 +116,12 @@ export interface ShmMqEndpoint {
   latchOf(procNumber: number): Latch;
   /** CHECK_FOR_INTERRUPTS, run after every latch reset inside a wait. */
   checkForInterrupts?(): void;
+  /**
+   * Blocking waits poll the latch this many times before sleeping (Latch.waitSync's spin):
+   * a counterparty that answers within the burst costs no futex wake. 0 (default) sleeps
+   * at once. Async waits never spin.
+   */
+  spin?: number;
 }
 
 export interface ShmMqAttachOptions {
@@ -652,10 +658,11 @@ export class ShmMqHandle {
 
   // ---- both ends ----------------------------------------------------------------------
 
+  /** shm_mq_wait_internal: a detach fails the wait even after an attach; no marking here. */
   private attachStep(): ShmMqResult {
     if (this.closed || this.isDetached()) return 'detached';
     if (this.learnPeer(this.role === 'sender' ? MQ_I32_RECEIVER : MQ_I32_SENDER)) return 'success';
-    return this.counterpartyGone() ? 'detached' : 'would_block';
+    return this.alive !== null && !this.alive() ? 'detached' : 'would_block';
   }
 
   /** Once the counterparty's proc number is set it never changes: resolve its latch once. */
@@ -686,7 +693,7 @@ export class ShmMqHandle {
   /** Pattern B's tail: wait, reset, then interrupts; the caller re-checks. */
   private sleep(): void {
     if (isMainThread) throw mqError('BLOCKING_ON_HOST', 'a blocking shm_mq call would sleep on the main thread; use the async form or nowait');
-    this.latch.waitSync(Infinity);
+    this.latch.waitSync(Infinity, this.me.spin ?? 0);
     this.latch.reset();
     this.me.checkForInterrupts?.();
   }

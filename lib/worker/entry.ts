@@ -79,8 +79,9 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
       );
     }
     const ctx = new WorkerContext(m.mainArg);
-    const result: unknown = fn(ctx);
     unblockSignals();
+    const result: unknown = fn(ctx);
+    serviceSignals();
     await result;
   } catch (err) {
     workerLog.error({ err }, err instanceof Error ? err.message : String(err));

@@ -15,11 +15,12 @@
  *   SIGINT   a handler if installed; for database workers a query cancel (the next
  *            checkForInterrupts() throws QueryCanceledError); otherwise ignored
  *
- * Signals are held until the entry function has been called (PostgreSQL calls the entry
- * with signals blocked): a worker that installs handlers in its first synchronous lines
- * receives a terminate that arrived while its module was loading. Installing a handler
- * delivers a signal that is already pending, as unblocking does. Interrupts are held off
- * while the thread holds an LWLock.
+ * Signals are held while the module loads and are unblocked as the entry is called. They are
+ * only ever delivered at service points — a nudge read by the event loop, checkForInterrupts,
+ * a latch wait, installing a handler — and the event loop cannot run before the entry's
+ * first synchronous lines have, so a worker that installs handlers there receives a
+ * terminate that arrived while its module was loading. Interrupts are held off while the
+ * thread holds an LWLock.
  */
 import { AdminShutdownError, QueryCanceledError } from '../errors.js';
 import { heldLWLockCount } from '../shm/lwlock.js';
@@ -45,9 +46,9 @@ export function setSignalHandler(sig: CatchableSignal, handler: (() => void) | n
   serviceSignals();
 }
 
+/** BackgroundWorkerUnblockSignals: from here on, pending signals are delivered at the next service point. */
 export function unblockSignals(): void {
   unblocked = true;
-  serviceSignals();
 }
 
 /** Consume pending bits and run handlers or default actions; never throws for TERM/INT. */

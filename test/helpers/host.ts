@@ -9,6 +9,10 @@
 import type { Test } from 'tap';
 import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
 
+// tap puts its process-info loader in NODE_OPTIONS, which worker threads would inherit and
+// which makes every ESM thread start spin up a loader thread of its own.
+delete process.env['NODE_OPTIONS'];
+
 export const fixture = (name: string): string => new URL(`../../dist/test/fixtures/${name}.js`, import.meta.url).href;
 
 /** A host with a silent logger, shut down (fast) at the end of the test if still running. */
