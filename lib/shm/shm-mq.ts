@@ -2,9 +2,10 @@
  * shm_mq: a single-reader, single-writer ring of messages in shared memory (shm_mq.c).
  *
  * One thread sends, one thread receives. Each message goes into the ring as an 8-byte length
- * word followed by the payload padded to 8 (MAXALIGN), so a message takes 8 + ceil8(n) ring
- * bytes; a zero-length message takes 8. Messages larger than the ring stream through it in
- * pieces. Only the first MAX_MESSAGE_BYTES (1 GiB - 1) bytes of payload are allowed.
+ * word (two native-order u32 words, low then high) followed by the payload padded to 8
+ * (MAXALIGN), so a message takes 8 + ceil8(n) ring bytes; a zero-length message takes 8.
+ * Messages larger than the ring stream through it in pieces. A payload may be at most
+ * MAX_MESSAGE_BYTES (1 GiB - 1).
  *
  *   byteOffset (8-aligned)
  *   +---------------------------------------------------------------------------------+
@@ -27,9 +28,11 @@
  * receiver reads only unread bytes, so the ring itself needs no lock. The ring size and
  * every offset are multiples of 8, so every chunk of a message except its last is a
  * multiple of 8 and padding only ever follows a message. mq_sender and mq_receiver are
- * set once each (a compareExchange from -1) and never change; mq_detached only goes 0 → 1.
- * The counters are 64-bit in shared memory; each side mirrors them in doubles, exact to
- * 2^53 bytes (petabytes), and converts only when it publishes or must re-read.
+ * set once each (a compareExchange from -1) and never change; mq_detached only goes 0 → 1;
+ * mq_handles has one bit per end, so each end has at most one handle. The counters are
+ * 64-bit in shared memory; each side keeps its own exactly in a double (exact to 2^53
+ * bytes) and re-reads the other's only when what it last saw is not enough: the sender
+ * when the free space looks too small, the receiver when the unread bytes do.
  *
  * Ordering. Atomics operations are sequentially consistent, which stands in for
  * PostgreSQL's barriers: the sender's ring writes precede its Atomics.store of
@@ -51,6 +54,9 @@
  * between the wait and the reset, so a wake-up cannot be lost, and a blocked side costs no
  * CPU. Both latches live in the runtime's proc array; an endpoint names its own latch and
  * resolves the counterparty's from its proc number.
+ *
+ * Attaching. Data may be sent before the receiver exists: a sender waits for the receiver
+ * only when the ring is full. A receiver's first receive waits for the sender.
  *
  * Counterparty gone. A wait ends with 'detached' when mq_detached is set, or when the
  * optional counterpartyAlive hook (a bgworker handle's status) says the other side is no
@@ -116,12 +122,6 @@ export interface ShmMqEndpoint {
   latchOf(procNumber: number): Latch;
   /** CHECK_FOR_INTERRUPTS, run after every latch reset inside a wait. */
   checkForInterrupts?(): void;
-  /**
-   * Blocking waits poll the latch this many times before sleeping (Latch.waitSync's spin):
-   * a counterparty that answers within the burst costs no futex wake. 0 (default) sleeps
-   * at once. Async waits never spin.
-   */
-  spin?: number;
 }
 
 export interface ShmMqAttachOptions {
@@ -693,7 +693,7 @@ export class ShmMqHandle {
   /** Pattern B's tail: wait, reset, then interrupts; the caller re-checks. */
   private sleep(): void {
     if (isMainThread) throw mqError('BLOCKING_ON_HOST', 'a blocking shm_mq call would sleep on the main thread; use the async form or nowait');
-    this.latch.waitSync(Infinity, this.me.spin ?? 0);
+    this.latch.waitSync(Infinity);
     this.latch.reset();
     this.me.checkForInterrupts?.();
   }

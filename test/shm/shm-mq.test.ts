@@ -304,6 +304,41 @@ t.test('sendv joins odd-sized pieces into one message (coalescing across chunks)
   t.equal(got[1]!.length, 0);
 });
 
+t.test('a message published just before the detach is delivered, then detached (the 2018 fix)', async (t) => {
+  const { mq, procs } = oneQueue(1024);
+  mq.setSender(procs.endpoint(0));
+  mq.setReceiver(procs.endpoint(1));
+  const tx = mq.attach('sender', procs.endpoint(0));
+  const last = pattern(9, 40);
+  // The receiver has just found nothing to read; the sender publishes and detaches before
+  // the receiver looks at the detach flag. The hook's second call (the first is the
+  // attach check) runs exactly in that window.
+  let calls = 0;
+  const rx = mq.attach('receiver', procs.endpoint(1), {
+    counterpartyAlive: () => {
+      if (++calls === 1) return true;
+      tx.send(last, true, true);
+      tx.detach();
+      return false;
+    },
+  });
+  const r = rx.receive(true);
+  t.equal(r.result, 'success', 'the final message is not lost');
+  verifyMessage(t, last, r.data);
+  t.same(rx.receive(true), { result: 'detached' });
+});
+
+t.test('setCounterpartyAlive adds the counterparty check to a handle later (shm_mq_set_handle)', async (t) => {
+  const { mq, procs } = oneQueue(1024);
+  const me = procs.endpoint(0);
+  mq.setReceiver(me);
+  const rx = mq.attach('receiver', me);
+  t.same(rx.receive(true), { result: 'would_block' }, 'without a hook a missing sender may still come');
+  rx.setCounterpartyAlive(() => false);
+  t.same(rx.receive(true), { result: 'detached' });
+  t.ok(mq.detached);
+});
+
 t.test('a length word beyond 1 GiB - 1 in the ring is refused by the receiver', async (t) => {
   const { mq, procs } = oneQueue(1024);
   mq.setSender(procs.endpoint(0));
