@@ -54,7 +54,6 @@ export const CATALOGUE = {
   BGW_ERR_LOCK_ALREADY_HELD: 'A thread tried to take a lock it already holds (it would deadlock).',
   BGW_ERR_TOO_MANY_LWLOCKS: 'A thread holds MAX_SIMUL_LWLOCKS locks already.',
   BGW_ERR_UNKNOWN_SHMEM: 'No shared-memory region or lock of that name was requested at start.',
-  BGW_ERR_LATCH_NOT_OWNED: 'Only the owner of a latch may wait on it or reset it.',
   BGW_ERR_NOT_IN_WORKER: 'A worker-side API was called outside a bgworker thread.',
   BGW_ERR_SHM_BAD_MAGIC: 'A buffer is not a bgworker segment of this layout version.',
 } as const;
@@ -96,7 +95,6 @@ export class LockNotHeldError extends coded('BGW_ERR_LOCK_NOT_HELD', 'LockNotHel
 export class LockAlreadyHeldError extends coded('BGW_ERR_LOCK_ALREADY_HELD', 'LockAlreadyHeldError') {}
 export class TooManyLWLocksError extends coded('BGW_ERR_TOO_MANY_LWLOCKS', 'TooManyLWLocksError') {}
 export class UnknownShmemError extends coded('BGW_ERR_UNKNOWN_SHMEM', 'UnknownShmemError') {}
-export class LatchNotOwnedError extends coded('BGW_ERR_LATCH_NOT_OWNED', 'LatchNotOwnedError') {}
 export class NotInWorkerError extends coded('BGW_ERR_NOT_IN_WORKER', 'NotInWorkerError') {}
 export class ShmBadMagicError extends coded('BGW_ERR_SHM_BAD_MAGIC', 'ShmBadMagicError') {}
 
@@ -126,7 +124,6 @@ const classes = new Map<string, typeof InvalidOptionError>(
     LockAlreadyHeldError,
     TooManyLWLocksError,
     UnknownShmemError,
-    LatchNotOwnedError,
     NotInWorkerError,
     ShmBadMagicError,
   ].map((c) => [c.code, c]),

@@ -85,7 +85,8 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
 }
 
-export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated';
+/** `stopped`: not running and never started again by this host (it is shutting down or gone). */
+export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated' | 'stopped';
 
 /** How a worker's last run ended. */
 export interface LastExit {

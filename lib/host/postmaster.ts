@@ -294,7 +294,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** pg_stat_activity for bgworkers: one row per registered worker, by slot. */
   activity(): ActivityRow[] {
     if (this.state === 'init') return [];
-    return this.list.all().map((rw) => rw.row()).sort((a, b) => a.slot - b.slot);
+    const stopping = this.finished() || this.state === 'wait_backends' || this.state === 'stop_backends';
+    return this.list.all().map((rw) => rw.row(stopping)).sort((a, b) => a.slot - b.slot);
   }
 
   get pmState(): PmState {
@@ -464,7 +465,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     rw.lastExit = lastExit(rw, code, crashed);
     this.list.clearNotifyPid(pid);
     const fields = { slot: rw.slot, pid, code, error: rw.exitError?.message };
-    if (crashed && this.fatalErrorOrImmediate()) {
+    if (this.declaredDead() || (crashed && this.fatalErrorOrImmediate())) {
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
     } else if (crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS) {
       this.handleChildCrash(rw, pid, code);
@@ -480,6 +481,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   private fatalErrorOrImmediate(): boolean {
     return this.fatalError || this.shutdownMode === 'immediate';
+  }
+
+  /** After declareDeath the host reports nothing more to the slots: it is gone. */
+  private declaredDead(): boolean {
+    return Atomics.load(this.seg.i32, H_PM_DEATH) !== 0;
   }
 
   /** HandleChildCrash: stop everyone; the state machine reinitializes when all are gone. */

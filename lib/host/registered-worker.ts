@@ -40,20 +40,21 @@ export class RegisteredBgWorker {
     return this.entry.restartTime === BGW_NEVER_RESTART;
   }
 
-  state(): WorkerState {
+  state(hostStopping = false): WorkerState {
     if (this.pid !== 0) return this.stopTimer ? 'stopping' : 'running';
     if (this.terminate) return 'terminated';
+    if (hostStopping) return 'stopped';
     if (this.crashedAt !== 0) return 'waiting_restart';
     return 'not_yet_started';
   }
 
-  row(): ActivityRow {
+  row(hostStopping = false): ActivityRow {
     return {
       slot: this.slot,
       name: this.entry.name,
       type: this.entry.type,
       dynamic: this.dynamic,
-      state: this.state(),
+      state: this.state(hostStopping),
       pid: this.pid === 0 ? null : this.pid,
       startedAt: this.pid === 0 ? null : this.startedAt,
       restarts: Math.max(0, this.launches - 1),

@@ -38,6 +38,9 @@ export const LW_VAL_EXCLUSIVE = 1 << 30;
 
 export type LWLockMode = 'shared' | 'exclusive';
 
+/** attempt()'s success value: no state word has it, since bit 31 is never set. */
+const ACQUIRED = -1;
+
 /** The locks this thread holds, in acquisition order, with the mode of each. */
 const held: Array<{ lock: LWLock; mode: LWLockMode }> = [];
 
@@ -80,13 +83,13 @@ export class LWLock {
 
   /** Non-blocking acquire for the host thread; not tracked per thread (async holders interleave). */
   async acquireAsync(mode: LWLockMode): Promise<void> {
-    if (mode === 'shared') {
-      while (!this.tryShared()) await this.sleepAsync(Atomics.load(this.i32, this.state));
-      return;
+    if (mode === 'exclusive' && this.tryExclusiveFromIdle()) return;
+    if (mode === 'exclusive') Atomics.add(this.i32, this.state, LW_WRITER_ONE);
+    for (;;) {
+      const seen = this.attempt(mode);
+      if (seen === ACQUIRED) return;
+      await this.sleepAsync(seen);
     }
-    if (this.tryExclusiveFromIdle()) return;
-    Atomics.add(this.i32, this.state, LW_WRITER_ONE);
-    while (!this.tryExclusiveFromQueue()) await this.sleepAsync(Atomics.load(this.i32, this.state));
   }
 
   /** Release from a thread that took the lock with acquire()/tryAcquire(). */
@@ -124,13 +127,37 @@ export class LWLock {
   }
 
   private acquireShared(): void {
-    while (!this.tryShared()) this.sleep(Atomics.load(this.i32, this.state));
+    for (;;) {
+      const seen = this.attempt('shared');
+      if (seen === ACQUIRED) return;
+      this.sleep(seen);
+    }
   }
 
   private acquireExclusive(): void {
     if (this.tryExclusiveFromIdle()) return;
     Atomics.add(this.i32, this.state, LW_WRITER_ONE);
-    while (!this.tryExclusiveFromQueue()) this.sleep(Atomics.load(this.i32, this.state));
+    for (;;) {
+      const seen = this.attempt('exclusive');
+      if (seen === ACQUIRED) return;
+      this.sleep(seen);
+    }
+  }
+
+  /**
+   * One try: ACQUIRED, or the state word that made us wait. The sleep must be on that same
+   * value, so that a release landing between the try and the sleep makes the wait return at
+   * once instead of waiting for a change that already happened. An exclusive request must
+   * already be counted in the writer bits; it leaves them in the CAS that takes EXCL.
+   */
+  private attempt(mode: LWLockMode): number {
+    for (;;) {
+      const s = Atomics.load(this.i32, this.state);
+      const blockers = mode === 'shared' ? LW_VAL_EXCLUSIVE | LW_WRITERS_MASK : LW_VAL_EXCLUSIVE | LW_SHARED_MASK;
+      if ((s & blockers) !== 0) return s;
+      const next = mode === 'shared' ? s + 1 : s - LW_WRITER_ONE + LW_VAL_EXCLUSIVE;
+      if (Atomics.compareExchange(this.i32, this.state, s, next) === s) return ACQUIRED;
+    }
   }
 
   private tryShared(): boolean {
@@ -141,13 +168,6 @@ export class LWLock {
 
   private tryExclusiveFromIdle(): boolean {
     return Atomics.compareExchange(this.i32, this.state, 0, LW_VAL_EXCLUSIVE) === 0;
-  }
-
-  /** Leave the writer queue and take EXCL in one step, once readers and writers are gone. */
-  private tryExclusiveFromQueue(): boolean {
-    const s = Atomics.load(this.i32, this.state);
-    if ((s & (LW_VAL_EXCLUSIVE | LW_SHARED_MASK)) !== 0) return false;
-    return Atomics.compareExchange(this.i32, this.state, s, s - LW_WRITER_ONE + LW_VAL_EXCLUSIVE) === s;
   }
 
   private sleep(seen: number): void {

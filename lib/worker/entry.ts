@@ -16,7 +16,7 @@
  * the switch ACTIVE: the host classifies that as a crash whatever the exit code says.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FunctionNotFoundError } from '../errors.js';
+import { AdminShutdownError, FunctionNotFoundError } from '../errors.js';
 import type { HostMessage, LaunchMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
 import { toWire } from '../protocol/wire-error.js';
 import { PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED } from '../shm/layout.js';
@@ -84,7 +84,9 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
     serviceSignals();
     await result;
   } catch (err) {
-    workerLog.error({ err }, err instanceof Error ? err.message : String(err));
+    // A terminate is the expected way out (PostgreSQL logs it as FATAL but it is no fault).
+    const level = err instanceof AdminShutdownError ? 'info' : 'error';
+    workerLog[level]({ err }, err instanceof Error ? err.message : String(err));
     procExit(1, err);
   }
   procExit(0);

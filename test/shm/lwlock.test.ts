@@ -1,0 +1,86 @@
+/** LWLock: exactness under contention, no torn reads, no writer starvation, error paths. */
+import t from 'tap';
+import { Worker } from 'node:worker_threads';
+import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
+import { LWLock, heldLWLockCount, releaseAllLWLocks } from '../../dist/lib/shm/lwlock.js';
+import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+
+const S = BGWORKER_SHMEM_ACCESS;
+
+function allStopped(pm: ReturnType<typeof makeHost>, n: number): Promise<void> {
+  let seen = 0;
+  return new Promise((res) => pm.on('stopped', () => ++seen === n && res()));
+}
+
+t.test('workers and the host incrementing under the exclusive lock end exactly right', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
+  await pm.start();
+  const loops = 5_000;
+  const done = allStopped(pm, 4);
+  for (let i = 0; i < 4; i++) {
+    await pm.registerDynamicBackgroundWorker({ name: `w${i}`, module: fixture('count-under-lock'), flags: S, mainArg: { loops } });
+  }
+  const cells = pm.shmem('test').int32;
+  const lock = pm.lock('counter');
+  for (let i = 0; i < 500; i++) {
+    await lock.with('exclusive', () => {
+      cells[0] = cells[0]! + 1;
+      cells[1] = cells[1]! + 1;
+    });
+  }
+  await done;
+  t.equal(cells[0], 4 * loops + 500);
+  t.equal(cells[1], 4 * loops + 500);
+});
+
+t.test('readers under the shared lock never see a half-written record', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
+  await pm.start();
+  const done = allStopped(pm, 4);
+  for (let i = 0; i < 2; i++) {
+    await pm.registerDynamicBackgroundWorker({ name: `writer${i}`, module: fixture('count-under-lock'), flags: S, mainArg: { loops: 20_000 } });
+    await pm.registerDynamicBackgroundWorker({ name: `reader${i}`, module: fixture('read-under-lock'), flags: S, mainArg: { loops: 40_000 } });
+  }
+  await done;
+  t.equal(pm.shmem('test').int32[3], 0, 'no torn read');
+  t.equal(pm.shmem('test').int32[0], 40_000);
+});
+
+t.test('a writer is not starved by a flood of readers', async (t) => {
+  const sab = new SharedArrayBuffer(64);
+  const opts = { workerData: { sab }, execArgv: [] };
+  const readers = [0, 1, 2].map(() => new Worker(new URL(fixture('lwlock-reader')), opts));
+  const writer = new Worker(new URL(fixture('lwlock-writer')), opts);
+  await Promise.all([writer, ...readers].map((w) => new Promise((res) => w.once('exit', res))));
+  t.equal(Atomics.load(new Int32Array(sab), 8), 1, 'the writer got the lock while readers kept asking');
+});
+
+t.test('a worker that dies holding the lock hangs nobody: crash cycle, then the lock is free', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'], quitGraceMs: 500 });
+  await pm.start();
+  const reinit = nextEvent(pm, 'reinitialized');
+  await pm.registerDynamicBackgroundWorker({ name: 'holder', module: fixture('die-holding-lock'), flags: S });
+  await pm.registerDynamicBackgroundWorker({ name: 'blocked', module: fixture('count-under-lock'), flags: S, mainArg: { loops: 1_000_000 } });
+  await reinit;
+  t.equal(await pm.lock('counter').with('exclusive', () => 'got it'), 'got it', 'the host takes the lock after the reset');
+});
+
+t.test('lock misuse is refused with typed errors; releaseAll frees everything', async (t) => {
+  const i32 = new Int32Array(new SharedArrayBuffer(64));
+  const a = new LWLock(i32, 0, 'a');
+  const b = new LWLock(i32, 4, 'b');
+  t.throws(() => a.release('shared'), { code: 'BGW_ERR_LOCK_NOT_HELD' });
+  a.acquire('shared');
+  t.throws(() => a.acquire('shared'), { code: 'BGW_ERR_LOCK_ALREADY_HELD' });
+  t.equal(b.tryAcquire('exclusive'), true);
+  const other = new LWLock(i32, 4, 'b-again');
+  t.equal(heldLWLockCount(), 2);
+  releaseAllLWLocks();
+  t.equal(heldLWLockCount(), 0);
+  t.equal(other.tryAcquire('exclusive'), true, 'free again after releaseAll');
+  other.release('exclusive');
+  const many = Array.from({ length: 201 }, (_, i) => new LWLock(new Int32Array(new SharedArrayBuffer(8)), 0, `l${i}`));
+  for (let i = 0; i < 200; i++) many[i]!.acquire('exclusive');
+  t.throws(() => many[200]!.acquire('exclusive'), { code: 'BGW_ERR_TOO_MANY_LWLOCKS' });
+  releaseAllLWLocks();
+});
