@@ -65,6 +65,19 @@ t.test('a worker that dies holding the lock hangs nobody: crash cycle, then the 
   t.equal(await pm.lock('counter').with('exclusive', () => 'got it'), 'got it', 'the host takes the lock after the reset');
 });
 
+t.test('an entry that throws while holding a lock releases it on the way out (LWLockReleaseAll)', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
+  await pm.start();
+  let crashes = 0;
+  pm.on('crash', () => crashes++);
+  const stopped = nextEvent(pm, 'stopped');
+  await pm.registerDynamicBackgroundWorker({ name: 'thrower', module: fixture('throw-holding-lock'), flags: S });
+  await stopped;
+  t.equal(pm.shmem('test').int32[5], 1, 'the exit callback ran');
+  t.equal(await pm.lock('counter').with('exclusive', () => 'free'), 'free', 'the lock was released');
+  t.equal(crashes, 0, 'an ERROR exit, not a crash');
+});
+
 t.test('lock misuse is refused with typed errors; releaseAll frees everything', async (t) => {
   const i32 = new Int32Array(new SharedArrayBuffer(64));
   const a = new LWLock(i32, 0, 'a');

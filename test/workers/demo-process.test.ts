@@ -1,0 +1,28 @@
+/**
+ * `npm start` as a user runs it: a separate node process running the demo host, stopped
+ * with SIGINT (fast shutdown), which must then exit by itself with status 0 — no stray
+ * thread or handle keeps it alive.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../dist/workers/demo/main.js', import.meta.url));
+
+t.test('the demo stops cleanly on SIGINT and the process exits by itself', async (t) => {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const firstTable = new Promise<void>((res) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+      if (out.includes('(4 rows)') || out.includes('(5 rows)')) res();
+    }),
+  );
+  await firstTable;
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((res) => child.once('exit', res));
+  t.equal(code, 0, 'exit status 0, with no process.exit in the demo');
+  t.match(out, /stopped cleanly: total (\d+) = sum of counters \1/);
+});
