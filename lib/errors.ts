@@ -56,6 +56,21 @@ export const CATALOGUE = {
   BGW_ERR_UNKNOWN_SHMEM: 'No shared-memory region or lock of that name was requested at start.',
   BGW_ERR_NOT_IN_WORKER: 'A worker-side API was called outside a bgworker thread.',
   BGW_ERR_SHM_BAD_MAGIC: 'A buffer is not a bgworker segment of this layout version.',
+  BGW_ERR_MQ_INVALID_ARG: 'A queue was given a bad buffer, offset, proc number or role.',
+  BGW_ERR_MQ_TOO_SMALL: 'A queue size below the minimum: its ring would be empty.',
+  BGW_ERR_MQ_BAD_MAGIC: 'No queue was created at that offset.',
+  BGW_ERR_MQ_ALREADY_SET: "A queue's sender or receiver was set a second time; queues are not reused.",
+  BGW_ERR_MQ_NOT_PARTICIPANT: 'A thread attached to a queue end that is not its own.',
+  BGW_ERR_MQ_ALREADY_ATTACHED: 'A second handle on the same end of a queue.',
+  BGW_ERR_MQ_WRONG_END: "A send on the receiver's handle, or a receive on the sender's.",
+  BGW_ERR_MQ_MESSAGE_TOO_LARGE: 'A message larger than 1 GiB - 1 bytes.',
+  BGW_ERR_MQ_INVALID_MESSAGE_SIZE: 'The ring holds a length word over 1 GiB - 1: the queue is corrupt.',
+  BGW_ERR_MQ_RETRY_MISMATCH: 'A send retried after would_block with a different message.',
+  BGW_ERR_MQ_BLOCKING_ON_HOST: 'A blocking queue call would sleep on the host thread; use the async or nowait form.',
+  BGW_ERR_TOC_INVALID_ARG: 'A table of contents was given a bad region, offset, size, key or address.',
+  BGW_ERR_TOC_OUT_OF_MEMORY: 'Out of shared memory: the region has no room for the chunk or entry.',
+  BGW_ERR_TOC_KEY_NOT_FOUND: 'A table-of-contents lookup found no such key.',
+  BGW_ERR_TOC_DUPLICATE_KEY: 'A table-of-contents key was inserted twice.',
 } as const;
 
 export type BgwErrorCode = keyof typeof CATALOGUE;
@@ -97,6 +112,21 @@ export class TooManyLWLocksError extends coded('BGW_ERR_TOO_MANY_LWLOCKS', 'TooM
 export class UnknownShmemError extends coded('BGW_ERR_UNKNOWN_SHMEM', 'UnknownShmemError') {}
 export class NotInWorkerError extends coded('BGW_ERR_NOT_IN_WORKER', 'NotInWorkerError') {}
 export class ShmBadMagicError extends coded('BGW_ERR_SHM_BAD_MAGIC', 'ShmBadMagicError') {}
+export class MqInvalidArgError extends coded('BGW_ERR_MQ_INVALID_ARG', 'MqInvalidArgError') {}
+export class MqTooSmallError extends coded('BGW_ERR_MQ_TOO_SMALL', 'MqTooSmallError') {}
+export class MqBadMagicError extends coded('BGW_ERR_MQ_BAD_MAGIC', 'MqBadMagicError') {}
+export class MqAlreadySetError extends coded('BGW_ERR_MQ_ALREADY_SET', 'MqAlreadySetError') {}
+export class MqNotParticipantError extends coded('BGW_ERR_MQ_NOT_PARTICIPANT', 'MqNotParticipantError') {}
+export class MqAlreadyAttachedError extends coded('BGW_ERR_MQ_ALREADY_ATTACHED', 'MqAlreadyAttachedError') {}
+export class MqWrongEndError extends coded('BGW_ERR_MQ_WRONG_END', 'MqWrongEndError') {}
+export class MqMessageTooLargeError extends coded('BGW_ERR_MQ_MESSAGE_TOO_LARGE', 'MqMessageTooLargeError') {}
+export class MqInvalidMessageSizeError extends coded('BGW_ERR_MQ_INVALID_MESSAGE_SIZE', 'MqInvalidMessageSizeError') {}
+export class MqRetryMismatchError extends coded('BGW_ERR_MQ_RETRY_MISMATCH', 'MqRetryMismatchError') {}
+export class MqBlockingOnHostError extends coded('BGW_ERR_MQ_BLOCKING_ON_HOST', 'MqBlockingOnHostError') {}
+export class TocInvalidArgError extends coded('BGW_ERR_TOC_INVALID_ARG', 'TocInvalidArgError') {}
+export class TocOutOfMemoryError extends coded('BGW_ERR_TOC_OUT_OF_MEMORY', 'TocOutOfMemoryError') {}
+export class TocKeyNotFoundError extends coded('BGW_ERR_TOC_KEY_NOT_FOUND', 'TocKeyNotFoundError') {}
+export class TocDuplicateKeyError extends coded('BGW_ERR_TOC_DUPLICATE_KEY', 'TocDuplicateKeyError') {}
 
 const classes = new Map<string, typeof InvalidOptionError>(
   [
@@ -126,6 +156,21 @@ const classes = new Map<string, typeof InvalidOptionError>(
     UnknownShmemError,
     NotInWorkerError,
     ShmBadMagicError,
+    MqInvalidArgError,
+    MqTooSmallError,
+    MqBadMagicError,
+    MqAlreadySetError,
+    MqNotParticipantError,
+    MqAlreadyAttachedError,
+    MqWrongEndError,
+    MqMessageTooLargeError,
+    MqInvalidMessageSizeError,
+    MqRetryMismatchError,
+    MqBlockingOnHostError,
+    TocInvalidArgError,
+    TocOutOfMemoryError,
+    TocKeyNotFoundError,
+    TocDuplicateKeyError,
   ].map((c) => [c.code, c]),
 );
 

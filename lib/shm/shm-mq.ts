@@ -73,7 +73,7 @@
  * PG-SPEC §6.
  */
 import { isMainThread } from 'node:worker_threads';
-import { BgwError } from '../errors.js';
+import { BgwError, errorClassFor } from '../errors.js';
 import type { Latch } from './latch.js';
 
 export const MQ_HEADER_BYTES = 56;
@@ -135,7 +135,7 @@ export interface ShmMqAttachOptions {
 const align8 = (n: number): number => (n + 7) & ~7;
 
 function mqError(code: string, message: string): BgwError {
-  return new BgwError(`BGW_ERR_MQ_${code}`, message);
+  return new (errorClassFor(`BGW_ERR_MQ_${code}`)!)(message);
 }
 
 function checkProcNumber(p: number): void {
