@@ -39,6 +39,8 @@ export const DEFAULT_TERMINATE_GRACE_MS = 5_000;
 export const DEFAULT_MAIN_ARG_BYTES = 4_096;
 /** Warm threads kept ready so that a dynamic launch does not pay for a thread start. */
 export const DEFAULT_SPARE_THREADS = 2;
+/** Latches the host thread can hand to its shared-memory queue endpoints, one each. */
+export const DEFAULT_HOST_LATCHES = 16;
 /** LWLocks one thread may hold at once (MAX_SIMUL_LWLOCKS). */
 export const MAX_SIMUL_LWLOCKS = 200;
 

@@ -56,6 +56,8 @@ export const CATALOGUE = {
   BGW_ERR_UNKNOWN_SHMEM: 'No shared-memory region or lock of that name was requested at start.',
   BGW_ERR_NOT_IN_WORKER: 'A worker-side API was called outside a bgworker thread.',
   BGW_ERR_SHM_BAD_MAGIC: 'A buffer is not a bgworker segment of this layout version.',
+  BGW_ERR_DSM_INVALID_SIZE: 'A dynamic shared-memory segment was asked for with a size out of range.',
+  BGW_ERR_HOST_LATCHES_EXHAUSTED: "Every host latch is handed out; release endpoints or raise the host's hostLatches.",
   BGW_ERR_MQ_INVALID_ARG: 'A queue was given a bad buffer, offset, proc number or role.',
   BGW_ERR_MQ_TOO_SMALL: 'A queue size below the minimum: its ring would be empty.',
   BGW_ERR_MQ_BAD_MAGIC: 'No queue was created at that offset.',
@@ -112,6 +114,8 @@ export class TooManyLWLocksError extends coded('BGW_ERR_TOO_MANY_LWLOCKS', 'TooM
 export class UnknownShmemError extends coded('BGW_ERR_UNKNOWN_SHMEM', 'UnknownShmemError') {}
 export class NotInWorkerError extends coded('BGW_ERR_NOT_IN_WORKER', 'NotInWorkerError') {}
 export class ShmBadMagicError extends coded('BGW_ERR_SHM_BAD_MAGIC', 'ShmBadMagicError') {}
+export class DsmInvalidSizeError extends coded('BGW_ERR_DSM_INVALID_SIZE', 'DsmInvalidSizeError') {}
+export class HostLatchesExhaustedError extends coded('BGW_ERR_HOST_LATCHES_EXHAUSTED', 'HostLatchesExhaustedError') {}
 export class MqInvalidArgError extends coded('BGW_ERR_MQ_INVALID_ARG', 'MqInvalidArgError') {}
 export class MqTooSmallError extends coded('BGW_ERR_MQ_TOO_SMALL', 'MqTooSmallError') {}
 export class MqBadMagicError extends coded('BGW_ERR_MQ_BAD_MAGIC', 'MqBadMagicError') {}
@@ -156,6 +160,8 @@ const classes = new Map<string, typeof InvalidOptionError>(
     UnknownShmemError,
     NotInWorkerError,
     ShmBadMagicError,
+    DsmInvalidSizeError,
+    HostLatchesExhaustedError,
     MqInvalidArgError,
     MqTooSmallError,
     MqBadMagicError,

@@ -3,7 +3,7 @@
  * The worker side is `bgworker/worker` (lib/worker/index.ts).
  */
 export { Postmaster } from './host/postmaster.js';
-export type { PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
+export type { HostMqEndpoint, PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
 export { BackgroundWorkerHandle } from './host/handle.js';
 export type { BackgroundWorkerHandleEvents } from './host/handle.js';
 export { HostLWLock } from './host/host-lock.js';
@@ -11,6 +11,10 @@ export { consoleLogger, silentLogger } from './host/logger.js';
 export type { Launcher } from './host/thread-launcher.js';
 export type { PidStatus } from './bgworker/registration.js';
 export { ShmemStruct } from './shm/shmem-struct.js';
+export { DsmSegment } from './shm/dsm-segment.js';
+export { ShmMq, ShmMqHandle, MAX_MESSAGE_BYTES } from './shm/shm-mq.js';
+export type { ShmMqEndpoint, ShmMqReceived, ShmMqResult, ShmMqRole } from './shm/shm-mq.js';
+export { ShmToc, ShmTocEstimator } from './shm/shm-toc.js';
 export type { LWLockMode } from './shm/lwlock.js';
 export * from './types.js';
 export * from './errors.js';

@@ -32,16 +32,20 @@ import type { Worker } from 'node:worker_threads';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   DEFAULT_MAIN_ARG_BYTES, DEFAULT_MAX_PARALLEL_WORKERS, DEFAULT_MAX_WORKER_PROCESSES, DEFAULT_SPARE_THREADS,
-  DEFAULT_TERMINATE_GRACE_MS, MAX_BACKENDS, MAX_PARALLEL_WORKER_LIMIT, MAX_SERVER_LOOP_SLEEP_MS,
+  DEFAULT_HOST_LATCHES, DEFAULT_TERMINATE_GRACE_MS, MAX_BACKENDS, MAX_PARALLEL_WORKER_LIMIT, MAX_SERVER_LOOP_SLEEP_MS,
   POSTMASTER_PID, SIGKILL_CHILDREN_AFTER_MS,
 } from '../constants.js';
 import {
-  InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDownError, StaticAfterStartError,
+  HostLatchesExhaustedError, InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDownError, StaticAfterStartError,
   TooManyWorkersError,
 } from '../errors.js';
 import { claimSlot, markTerminate, signalPostmaster, type HandleData } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
-import type { HostMessage, WorkerMessage } from '../protocol/messages.js';
+import type { DsmReleaseMessage, DsmReplyMessage, DsmRequestMessage, HostMessage, WorkerMessage } from '../protocol/messages.js';
+import { toWire } from '../protocol/wire-error.js';
+import { DsmSegment } from '../shm/dsm-segment.js';
+import type { Latch } from '../shm/latch.js';
+import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
 import { computeLayout, H_PM_DEATH, H_PMSIGNAL, lockIndex, PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED, PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/layout.js';
 import { LWLock } from '../shm/lwlock.js';
 import { ProcArray, SIGHUP_PENDING, SIGQUIT_PENDING, SIGTERM_PENDING } from '../shm/proc-array.js';
@@ -49,11 +53,12 @@ import { Segment } from '../shm/segment.js';
 import { ShmemDirectory, type ShmemStruct } from '../shm/shmem-struct.js';
 import { BackgroundWorkerArray } from '../shm/slot-array.js';
 import {
-  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, type ActivityRow, type BackgroundWorker, type LastExit, type Logger,
+  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow, type BackgroundWorker, type LastExit, type Logger,
   type ShutdownMode,
 } from '../types.js';
 import type { CheckedRegistration } from '../bgworker/sanity.js';
 import { BgWorkerList } from './bgworker-list.js';
+import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import { HostLWLock } from './host-lock.js';
 import { consoleLogger } from './logger.js';
@@ -81,6 +86,8 @@ export interface PostmasterOptions {
   spareThreads?: number;
   /** Bytes reserved per slot for mainArg's structured clone. Default 4096. */
   mainArgBytes?: number;
+  /** Latches the host can hand to its shm_mq endpoints (mqEndpoint()). Default 16. */
+  hostLatches?: number;
   /** Modules to load into every thread ahead of need (shared_preload_libraries). */
   preload?: Array<string | URL>;
   logger?: Logger;
@@ -88,6 +95,12 @@ export interface PostmasterOptions {
   execArgv?: string[];
   /** Fault-injection seam: wrap the thread launcher (tests simulate fork failures with it). */
   wrapLauncher?: (launcher: Launcher) => Launcher;
+}
+
+/** A host-side queue endpoint: a latch of the host's own, and release() to give it back. */
+export interface HostMqEndpoint extends ShmMqEndpoint {
+  latch: Latch;
+  release(): void;
 }
 
 export type PmState =
@@ -114,6 +127,7 @@ interface ResolvedOptions {
   restartAfterCrash: boolean;
   spareThreads: number;
   mainArgBytes: number;
+  hostLatches: number;
 }
 
 export class Postmaster extends EventEmitter<PostmasterEvents> {
@@ -137,6 +151,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly exits: Array<{ rw: RegisteredBgWorker; code: number }> = [];
   private readonly children = new Map<number, RegisteredBgWorker>();
   private readonly watchers = new Map<number, Set<() => void>>();
+  private readonly dsm = new DsmRegistry();
+  private freeHostProcs: number[] = [];
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped: () => void = () => {};
 
@@ -225,6 +241,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.readyDeclared = opts.ready !== false;
     const layout = computeLayout(
       this.opts.maxWorkerProcesses,
+      this.opts.hostLatches,
       this.opts.mainArgBytes,
       this.lockNames,
       this.shmemRequests.map(([n, r]) => [n, typeof r === 'number' ? r : r.size]),
@@ -235,6 +252,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.directory = new ShmemDirectory(this.seg);
     this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
     this.runShmemInits();
+    this.freeHostProcs = Array.from({ length: this.opts.hostLatches }, (_, i) => this.opts.maxWorkerProcesses + i);
     this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads, this.execArgv);
     this.launcher = this.wrapLauncher ? this.wrapLauncher(this.threads) : this.threads;
     this.list = this.makeList();
@@ -312,6 +330,81 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   lock(name: string): HostLWLock {
     this.assertStarted();
     return new HostLWLock(this.directory.lock(name));
+  }
+
+  // ---------------------------------------------------------------- dynamic shared memory and queues
+
+  /** dsm_create: a new dynamic shared-memory segment, attached to the host. */
+  dsmCreate(size: number): DsmSegment {
+    this.assertStarted();
+    const { handle, buffer } = this.dsm.create(size, POSTMASTER_PID);
+    return new DsmSegment(handle, buffer, this.hostDsmOps);
+  }
+
+  /** dsm_attach: the segment with this handle, or null if it no longer exists. */
+  dsmAttach(handle: number): DsmSegment | null {
+    this.assertStarted();
+    const buffer = this.dsm.attach(handle, POSTMASTER_PID);
+    return buffer ? new DsmSegment(handle, buffer, this.hostDsmOps) : null;
+  }
+
+  private readonly hostDsmOps = {
+    detach: (h: number) => this.dsm.detach(h, POSTMASTER_PID),
+    pin: (h: number) => this.dsm.pin(h, true),
+    unpin: (h: number) => this.dsm.pin(h, false),
+  };
+
+  /**
+   * A shm_mq endpoint for the host thread, with a latch of its own (one of hostLatches):
+   * one endpoint per concurrent conversation, so no two host tasks sleep on one latch.
+   * Use only the async and nowait queue calls on it; release() gives the latch back.
+   */
+  mqEndpoint(): HostMqEndpoint {
+    this.assertStarted();
+    const procNumber = this.freeHostProcs.pop();
+    if (procNumber === undefined) {
+      throw new HostLatchesExhaustedError(`all ${this.opts.hostLatches} host latches are in use; release() endpoints or raise hostLatches`);
+    }
+    const latch = this.procs.latch(procNumber);
+    latch.reset();
+    let released = false;
+    return {
+      procNumber,
+      latch,
+      latchOf: (n) => this.procs.latch(n),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.freeHostProcs.push(procNumber);
+      },
+    };
+  }
+
+  /**
+   * shm_mq_attach for a host endpoint. With `counterparty`, a wait ends with 'detached' once
+   * that worker has stopped (shm_mq_set_handle): its stop sets the endpoint's latch.
+   */
+  mqAttach(queue: ShmMq, role: ShmMqRole, endpoint: HostMqEndpoint, counterparty?: BackgroundWorkerHandle): ShmMqHandle {
+    if (!counterparty) return queue.attach(role, endpoint);
+    counterparty.on('stopped', () => endpoint.latch.set());
+    return queue.attach(role, endpoint, { counterpartyAlive: () => counterparty.status().status !== BgwHandleStatus.Stopped });
+  }
+
+  private onDsmMessage(rw: RegisteredBgWorker, m: DsmRequestMessage | DsmReleaseMessage): void {
+    if (m.type === 'dsm-release') {
+      if (m.op === 'detach') this.dsm.detach(m.handle, rw.pid);
+      else this.dsm.pin(m.handle, m.op === 'pin');
+      return;
+    }
+    let reply: DsmReplyMessage;
+    try {
+      const made = m.op === 'create' ? this.dsm.create(m.arg, rw.pid) : null;
+      const sab = made ? made.buffer : this.dsm.attach(m.arg, rw.pid);
+      reply = { type: 'dsm-reply', id: m.id, handle: made ? made.handle : m.arg, sab };
+    } catch (err) {
+      reply = { type: 'dsm-reply', id: m.id, handle: 0, sab: null, error: toWire(err) };
+    }
+    rw.worker?.postMessage(reply);
   }
 
   // ---------------------------------------------------------------- the server loop
@@ -443,8 +536,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private onWorkerMessage(rw: RegisteredBgWorker, m: WorkerMessage): void {
     if (m.type === 'log') {
       this.log[m.level]({ ...m.fields, worker: rw.entry.name, type: rw.entry.type, pid: rw.pid, slot: rw.slot }, m.msg);
-    } else if (m.type === 'exit-report' && m.error) {
-      rw.exitError = m.error;
+    } else if (m.type === 'exit-report') {
+      if (m.error) rw.exitError = m.error;
+    } else if (m.type === 'dsm' || m.type === 'dsm-release') {
+      this.onDsmMessage(rw, m);
     }
   }
 
@@ -464,6 +559,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     const crashed = this.procs.childState(rw.slot) === PM_CHILD_ACTIVE || (code !== 0 && code !== 1);
     rw.lastExit = lastExit(rw, code, crashed);
     this.list.clearNotifyPid(pid);
+    this.dsm.detachAll(pid);
     const fields = { slot: rw.slot, pid, code, error: rw.exitError?.message };
     if (this.declaredDead() || (crashed && this.fatalErrorOrImmediate())) {
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
@@ -573,6 +669,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private reinitialize(): void {
     this.log.info({}, 'all background workers terminated; reinitializing');
     this.list.resetCrashTimes();
+    this.dsm.clear();
     this.seg.reinitialize();
     this.runShmemInits();
     this.list.rebuildSlots();
@@ -688,6 +785,7 @@ function resolveOptions(o: PostmasterOptions): ResolvedOptions {
     restartAfterCrash: o.restartAfterCrash ?? true,
     spareThreads: intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64),
     mainArgBytes: intOption('mainArgBytes', o.mainArgBytes, DEFAULT_MAIN_ARG_BYTES, 16, 1 << 24),
+    hostLatches: intOption('hostLatches', o.hostLatches, DEFAULT_HOST_LATCHES, 0, 1024),
   };
 }
 

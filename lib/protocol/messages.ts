@@ -38,7 +38,15 @@ export interface NudgeMessage {
 export interface RetireMessage {
   type: 'retire';
 }
-export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage;
+/** The answer to a DsmRequestMessage: the segment's buffer, null if there is none, or an error. */
+export interface DsmReplyMessage {
+  type: 'dsm-reply';
+  id: number;
+  handle: number;
+  sab: SharedArrayBuffer | null;
+  error?: WireError;
+}
+export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage | DsmReplyMessage;
 
 // ---- sent by the worker ----
 export interface ReadyMessage {
@@ -56,4 +64,18 @@ export interface ExitReportMessage {
   code: number;
   error?: WireError;
 }
-export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage;
+/** dsm_create / dsm_attach, answered by a DsmReplyMessage with the same id. */
+export interface DsmRequestMessage {
+  type: 'dsm';
+  id: number;
+  op: 'create' | 'attach';
+  /** create: bytes; attach: the handle. */
+  arg: number;
+}
+/** dsm_detach / dsm_pin_segment / dsm_unpin_segment: no answer. */
+export interface DsmReleaseMessage {
+  type: 'dsm-release';
+  op: 'detach' | 'pin' | 'unpin';
+  handle: number;
+}
+export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage | DsmRequestMessage | DsmReleaseMessage;

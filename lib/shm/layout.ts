@@ -13,6 +13,8 @@
  *   +--------------------------------------------------------------------------+
  *   | proc array: one PGPROC-like entry per slot                 PROC_BYTES    |
  *   |   latch | pending interrupts | pmchild state (dead-man switch)           |
+ *   |   then hostProcs entries for the host thread's own latches (only P_LATCH |
+ *   |   used): proc numbers totalSlots .. totalSlots + hostProcs - 1           |
  *   +--------------------------------------------------------------------------+
  *   | BackgroundWorkerArray: one slot per worker                 slotBytes     |
  *   |   fixed Int32 fields | generation (int64) | name type library function   |
@@ -135,6 +137,8 @@ export interface RegionPlacement {
 /** Where everything sits; computed once by the host and sent to every thread. */
 export interface SegmentLayout {
   totalSlots: number;
+  /** Proc entries after the slots' own, handed out to host-side queue endpoints. */
+  hostProcs: number;
   mainArgBytes: number;
   slotBytes: number;
   /** Names of the named LWLocks, in order after BackgroundWorkerLock. */
@@ -149,13 +153,14 @@ export interface SegmentLayout {
 /** The size function: adds up every part, as CalculateShmemSize does. */
 export function computeLayout(
   totalSlots: number,
+  hostProcs: number,
   mainArgBytes: number,
   lockNames: string[],
   regionSizes: Array<[string, number]>,
 ): SegmentLayout {
   const lockBase = HEADER_BYTES;
   const procBase = lockBase + (1 + lockNames.length) * LWLOCK_BYTES;
-  const slotBase = procBase + totalSlots * PROC_BYTES;
+  const slotBase = procBase + (totalSlots + hostProcs) * PROC_BYTES;
   const oneSlot = slotBytes(mainArgBytes);
   let offset = slotBase + totalSlots * oneSlot;
   const regions: RegionPlacement[] = [];
@@ -166,6 +171,7 @@ export function computeLayout(
   }
   return {
     totalSlots,
+    hostProcs,
     mainArgBytes,
     slotBytes: oneSlot,
     lockNames: [...lockNames],
@@ -182,7 +188,7 @@ export function lockIndex(layout: SegmentLayout, n: number): number {
   return (layout.lockBase + n * LWLOCK_BYTES) >> 2;
 }
 
-/** Int32 index of slot `n`'s proc entry. */
+/** Int32 index of proc entry `n`: a slot's, or (n >= totalSlots) a host latch's. */
 export function procIndex(layout: SegmentLayout, n: number): number {
   return (layout.procBase + n * PROC_BYTES) >> 2;
 }

@@ -11,7 +11,10 @@ import { claimSlot, signalPostmaster } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
 import type { LWLock } from '../shm/lwlock.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
-import type { BackgroundWorker, BackgroundWorkerEntry, Logger } from '../types.js';
+import type { DsmSegment } from '../shm/dsm-segment.js';
+import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
+import { BgwHandleStatus, type BackgroundWorker, type BackgroundWorkerEntry, type Logger } from '../types.js';
+import { dsmRequest } from './dsm.js';
 import { WorkerBackgroundWorkerHandle } from './handle.js';
 import { checkForInterrupts, interruptPending, setSignalHandler, terminationSignal, type CatchableSignal } from './interrupts.js';
 import { workerLog } from './log.js';
@@ -115,6 +118,39 @@ export class WorkerContext<A = unknown> {
     if (!h) return null;
     signalPostmaster(array, getMyProc().procs);
     return new WorkerBackgroundWorkerHandle(h.slot, h.generation);
+  }
+
+  /** dsm_create: a new dynamic shared-memory segment, attached to this worker. */
+  async dsmCreate(size: number): Promise<DsmSegment> {
+    sharedState('dsmCreate()');
+    return (await dsmRequest('create', size))!;
+  }
+
+  /** dsm_attach: the segment with this handle, or null if it no longer exists. */
+  dsmAttach(handle: number): Promise<DsmSegment | null> {
+    sharedState('dsmAttach()');
+    return dsmRequest('attach', handle);
+  }
+
+  /**
+   * This worker as a shm_mq endpoint: its slot is its proc number, its latch the one it
+   * sleeps on; any other proc's latch (a worker's or a host endpoint's) can be set.
+   */
+  mqEndpoint(): ShmMqEndpoint {
+    const p = getMyProc();
+    sharedState('mqEndpoint()');
+    return { procNumber: p.slot, latch: p.latch, latchOf: (n) => p.procs.latch(n), checkForInterrupts };
+  }
+
+  /**
+   * shm_mq_attach for this worker, detached again on its orderly exit. With `counterparty`,
+   * a wait ends with 'detached' once that worker has stopped (shm_mq_set_handle).
+   */
+  mqAttach(queue: ShmMq, role: ShmMqRole, counterparty?: WorkerBackgroundWorkerHandle): ShmMqHandle {
+    const alive = counterparty ? () => counterparty.status().status !== BgwHandleStatus.Stopped : undefined;
+    const h = queue.attach(role, this.mqEndpoint(), alive ? { counterpartyAlive: alive } : {});
+    this.onExit(() => h.detach());
+    return h;
   }
 
   /** A handle from its plain form ({slot, generation}), e.g. one passed in mainArg. */

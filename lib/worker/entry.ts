@@ -26,6 +26,7 @@ import { Segment } from '../shm/segment.js';
 import { runExitCallbacks, WorkerContext } from './context.js';
 import { serviceSignals, unblockSignals } from './interrupts.js';
 import { workerLog } from './log.js';
+import { onDsmReply } from './dsm.js';
 import { getMyProc, hasMyProc, setMyProc } from './my-proc.js';
 import { setExitOnPmDeath } from './wait-latch.js';
 
@@ -102,6 +103,9 @@ port.on('message', (m: HostMessage) => {
       break;
     case 'nudge':
       if (hasMyProc()) serviceSignals();
+      break;
+    case 'dsm-reply':
+      onDsmReply(m);
       break;
     case 'retire':
       process.exit(0);

@@ -14,6 +14,10 @@ export {
 export type { WaitOptions } from './wait-latch.js';
 export type { PidStatus } from '../bgworker/registration.js';
 export { ShmemStruct } from '../shm/shmem-struct.js';
+export { DsmSegment } from '../shm/dsm-segment.js';
+export { ShmMq, ShmMqHandle, MAX_MESSAGE_BYTES } from '../shm/shm-mq.js';
+export type { ShmMqEndpoint, ShmMqReceived, ShmMqResult, ShmMqRole } from '../shm/shm-mq.js';
+export { ShmToc, ShmTocEstimator } from '../shm/shm-toc.js';
 export type { LWLock, LWLockMode } from '../shm/lwlock.js';
 export * from '../types.js';
 export * from '../errors.js';
