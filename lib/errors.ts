@@ -31,6 +31,7 @@ export class BgwError extends Error {
 /** Every code with the situation it names; the README table mirrors this. */
 export const CATALOGUE = {
   BGW_ERR_INVALID_OPTION: 'A host option is out of range or of the wrong type.',
+  BGW_ERR_CONFIG_INVALID: "The CLI's config file cannot be read, is not JSON, or has an unknown field or one of the wrong type.",
   BGW_ERR_NAME_TOO_LONG: 'A name, type or function name is empty or longer than BGW_MAXLEN - 1 bytes.',
   BGW_ERR_EXTRA_TOO_LONG: '`extra` is longer than BGW_EXTRALEN bytes or not a Uint8Array.',
   BGW_ERR_MAIN_ARG_NOT_CLONABLE: '`mainArg` cannot be structured-cloned.',
@@ -56,6 +57,11 @@ export const CATALOGUE = {
   BGW_ERR_UNKNOWN_SHMEM: 'No shared-memory region or lock of that name was requested at start.',
   BGW_ERR_NOT_IN_WORKER: 'A worker-side API was called outside a bgworker thread.',
   BGW_ERR_SHM_BAD_MAGIC: 'A buffer is not a bgworker segment of this layout version.',
+  BGW_ERR_DB_NOT_REQUESTED: 'A worker registered without BGWORKER_BACKEND_DATABASE_CONNECTION asked for a connection.',
+  BGW_ERR_DB_ALREADY_CONNECTED: 'A worker asked for its database connection a second time; it connects once.',
+  BGW_ERR_DB_NOT_CONNECTED: 'A database helper was used before initializeConnection().',
+  BGW_ERR_DB_CONNECT_FAILED: "The database refused the worker's connection; the server's error is the cause.",
+  BGW_ERR_DB_CONNECTION_LOST: "The worker's database connection was lost; the worker exits 1 and its restart policy applies.",
   BGW_ERR_DSM_INVALID_SIZE: 'A dynamic shared-memory segment was asked for with a size out of range.',
   BGW_ERR_HOST_LATCHES_EXHAUSTED: "Every host latch is handed out; release endpoints or raise the host's hostLatches.",
   BGW_ERR_MQ_INVALID_ARG: 'A queue was given a bad buffer, offset, proc number or role.',
@@ -89,6 +95,7 @@ function coded(code: BgwErrorCode, name: string) {
 }
 
 export class InvalidOptionError extends coded('BGW_ERR_INVALID_OPTION', 'InvalidOptionError') {}
+export class ConfigInvalidError extends coded('BGW_ERR_CONFIG_INVALID', 'ConfigInvalidError') {}
 export class NameTooLongError extends coded('BGW_ERR_NAME_TOO_LONG', 'NameTooLongError') {}
 export class ExtraTooLongError extends coded('BGW_ERR_EXTRA_TOO_LONG', 'ExtraTooLongError') {}
 export class MainArgNotClonableError extends coded('BGW_ERR_MAIN_ARG_NOT_CLONABLE', 'MainArgNotClonableError') {}
@@ -114,6 +121,11 @@ export class TooManyLWLocksError extends coded('BGW_ERR_TOO_MANY_LWLOCKS', 'TooM
 export class UnknownShmemError extends coded('BGW_ERR_UNKNOWN_SHMEM', 'UnknownShmemError') {}
 export class NotInWorkerError extends coded('BGW_ERR_NOT_IN_WORKER', 'NotInWorkerError') {}
 export class ShmBadMagicError extends coded('BGW_ERR_SHM_BAD_MAGIC', 'ShmBadMagicError') {}
+export class DbNotRequestedError extends coded('BGW_ERR_DB_NOT_REQUESTED', 'DbNotRequestedError') {}
+export class DbAlreadyConnectedError extends coded('BGW_ERR_DB_ALREADY_CONNECTED', 'DbAlreadyConnectedError') {}
+export class DbNotConnectedError extends coded('BGW_ERR_DB_NOT_CONNECTED', 'DbNotConnectedError') {}
+export class DbConnectFailedError extends coded('BGW_ERR_DB_CONNECT_FAILED', 'DbConnectFailedError') {}
+export class DbConnectionLostError extends coded('BGW_ERR_DB_CONNECTION_LOST', 'DbConnectionLostError') {}
 export class DsmInvalidSizeError extends coded('BGW_ERR_DSM_INVALID_SIZE', 'DsmInvalidSizeError') {}
 export class HostLatchesExhaustedError extends coded('BGW_ERR_HOST_LATCHES_EXHAUSTED', 'HostLatchesExhaustedError') {}
 export class MqInvalidArgError extends coded('BGW_ERR_MQ_INVALID_ARG', 'MqInvalidArgError') {}
@@ -135,6 +147,7 @@ export class TocDuplicateKeyError extends coded('BGW_ERR_TOC_DUPLICATE_KEY', 'To
 const classes = new Map<string, typeof InvalidOptionError>(
   [
     InvalidOptionError,
+    ConfigInvalidError,
     NameTooLongError,
     ExtraTooLongError,
     MainArgNotClonableError,
@@ -160,6 +173,11 @@ const classes = new Map<string, typeof InvalidOptionError>(
     UnknownShmemError,
     NotInWorkerError,
     ShmBadMagicError,
+    DbNotRequestedError,
+    DbAlreadyConnectedError,
+    DbNotConnectedError,
+    DbConnectFailedError,
+    DbConnectionLostError,
     DsmInvalidSizeError,
     HostLatchesExhaustedError,
     MqInvalidArgError,

@@ -106,6 +106,8 @@ export interface ActivityRow {
   state: WorkerState;
   pid: number | null;
   startedAt: Date | null;
+  /** What the worker reported doing last (its transaction helper reports it), like pg_stat_activity.query. */
+  activity: string | null;
   restarts: number;
   lastExit: LastExit | null;
 }

@@ -41,7 +41,13 @@ import {
 } from '../errors.js';
 import { claimSlot, markTerminate, signalPostmaster, type HandleData } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
-import type { DsmReleaseMessage, DsmReplyMessage, DsmRequestMessage, HostMessage, WorkerMessage } from '../protocol/messages.js';
+import type { MessagePort } from 'node:worker_threads';
+import type {
+  DsmReleaseMessage, DsmReplyMessage, DsmRequestMessage, HostMessage, ListenMessage, ListenReplyMessage,
+  NotificationMessage, WorkerMessage,
+} from '../protocol/messages.js';
+import { clientConfig, type DatabaseSettings } from '../pg/connect.js';
+import { Listener, type NotificationSink } from '../pg/listen.js';
 import { toWire } from '../protocol/wire-error.js';
 import { DsmSegment } from '../shm/dsm-segment.js';
 import type { Latch } from '../shm/latch.js';
@@ -88,6 +94,8 @@ export interface PostmasterOptions {
   mainArgBytes?: number;
   /** Latches the host can hand to its shm_mq endpoints (mqEndpoint()). Default 16. */
   hostLatches?: number;
+  /** Database settings: defaults for workers' initializeConnection() and the LISTEN connection. */
+  database?: DatabaseSettings;
   /** Modules to load into every thread ahead of need (shared_preload_libraries). */
   preload?: Array<string | URL>;
   logger?: Logger;
@@ -113,6 +121,8 @@ export interface PostmasterEvents {
   registered: [row: ActivityRow];
   unregistered: [row: ActivityRow];
   started: [row: ActivityRow];
+  /** A worker reported what it is doing (ctx.reportActivity, ctx.transaction). */
+  activity: [row: ActivityRow];
   stopped: [row: ActivityRow];
   crash: [row: ActivityRow];
   reinitialized: [];
@@ -138,6 +148,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly preloads: string[];
   private readonly wrapLauncher: ((l: Launcher) => Launcher) | undefined;
   private readonly execArgv: string[] | undefined;
+  private readonly database: DatabaseSettings;
+  private listener: Listener | null = null;
   private readonly statics: CheckedRegistration[] = [];
 
   private state: PmState = 'init';
@@ -177,6 +189,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.preloads = (options.preload ?? []).map((u) => sanityUrl(u));
     this.wrapLauncher = options.wrapLauncher;
     this.execArgv = options.execArgv;
+    this.database = { ...options.database };
   }
 
   // ---------------------------------------------------------------- registration
@@ -253,7 +266,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
     this.runShmemInits();
     this.freeHostProcs = Array.from({ length: this.opts.hostLatches }, (_, i) => this.opts.maxWorkerProcesses + i);
-    this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads, this.execArgv);
+    this.threads = new ThreadLauncher(this.seg, this.opts.spareThreads, this.execArgv, this.database);
     this.launcher = this.wrapLauncher ? this.wrapLauncher(this.threads) : this.threads;
     this.list = this.makeList();
     this.handleHost = this.makeHandleHost();
@@ -407,6 +420,38 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     rw.worker?.postMessage(reply);
   }
 
+  // ---------------------------------------------------------------- LISTEN/NOTIFY
+
+  /** The host's one LISTEN connection, made on first use. */
+  get notifications(): Listener {
+    this.listener ??= new Listener(clientConfig(this.database, {}, 'bgworker: listener'), this.log);
+    return this.listener;
+  }
+
+  private async onListen(rw: RegisteredBgWorker, m: ListenMessage): Promise<void> {
+    const worker = rw.worker;
+    if (m.port) rw.notificationPort = m.port;
+    const port = rw.notificationPort;
+    let reply: ListenReplyMessage = { type: 'listen-reply', id: m.id };
+    try {
+      if (!port) throw new InvalidOptionError('listen() before the notification port was set up');
+      rw.notificationSink ??= this.sinkFor(rw.slot, port);
+      await this.notifications.subscribe(m.channel, rw.notificationSink);
+    } catch (err) {
+      reply = { ...reply, error: toWire(err) };
+    }
+    if (rw.worker === worker) worker?.postMessage(reply);
+  }
+
+  /** Post first, then set the latch: a woken worker finds the message queued. */
+  private sinkFor(slot: number, port: MessagePort): NotificationSink {
+    const deliver = (m: NotificationMessage) => {
+      port.postMessage(m);
+      this.procs.latch(slot).set();
+    };
+    return { notify: (channel, payload) => deliver({ channel, payload }), resync: () => deliver({ resync: true }) };
+  }
+
   // ---------------------------------------------------------------- the server loop
 
   private async serverLoop(): Promise<void> {
@@ -540,6 +585,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       if (m.error) rw.exitError = m.error;
     } else if (m.type === 'dsm' || m.type === 'dsm-release') {
       this.onDsmMessage(rw, m);
+    } else if (m.type === 'activity') {
+      rw.activity = m.activity;
+      this.emit('activity', rw.row());
+    } else if (m.type === 'listen') {
+      void this.onListen(rw, m);
     }
   }
 
@@ -560,6 +610,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     rw.lastExit = lastExit(rw, code, crashed);
     this.list.clearNotifyPid(pid);
     this.dsm.detachAll(pid);
+    this.dropNotifications(rw);
     const fields = { slot: rw.slot, pid, code, error: rw.exitError?.message };
     if (this.declaredDead() || (crashed && this.fatalErrorOrImmediate())) {
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
@@ -573,6 +624,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.startWorkerNeeded = true;
     }
     this.emit('stopped', rw.row());
+  }
+
+  private dropNotifications(rw: RegisteredBgWorker): void {
+    if (rw.notificationSink) this.listener?.unsubscribeAll(rw.notificationSink);
+    rw.notificationPort?.close();
+    rw.notificationSink = null;
+    rw.notificationPort = null;
+    rw.activity = null;
   }
 
   private fatalErrorOrImmediate(): boolean {
@@ -685,6 +744,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.state = state;
     if (state === 'dead') this.declareDeath();
     await this.threads.retire();
+    await this.listener?.close();
     this.log.debug({ status }, 'host stopped');
     this.emit('phase', state);
     this.emit('exit', status);

@@ -7,7 +7,8 @@
  * launch (0 = none); `terminate` means it will never be launched again. The rest is what
  * the activity list shows.
  */
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import type { NotificationSink } from '../pg/listen.js';
 import type { WireError } from '../protocol/wire-error.js';
 import { BGW_NEVER_RESTART } from '../constants.js';
 import type { ActivityRow, BackgroundWorkerEntry, LastExit, WorkerState } from '../types.js';
@@ -26,6 +27,11 @@ export class RegisteredBgWorker {
   stopTimer: NodeJS.Timeout | null = null;
   /** The thread was terminated by the host after ignoring SIGTERM/SIGQUIT. */
   hardStopped = false;
+  /** What the worker last reported doing (pgstat_report_activity). */
+  activity: string | null = null;
+  /** LISTEN subscriptions: the port notifications go out on, and the listener's sink. */
+  notificationPort: MessagePort | null = null;
+  notificationSink: NotificationSink | null = null;
 
   constructor(
     readonly slot: number,
@@ -57,6 +63,7 @@ export class RegisteredBgWorker {
       state: this.state(hostStopping),
       pid: this.pid === 0 ? null : this.pid,
       startedAt: this.pid === 0 ? null : this.startedAt,
+      activity: this.pid === 0 ? null : this.activity,
       restarts: Math.max(0, this.launches - 1),
       lastExit: this.lastExit,
     };

@@ -18,6 +18,7 @@
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { HostMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
+import type { DatabaseSettings } from '../pg/connect.js';
 import type { Segment } from '../shm/segment.js';
 import type { BackgroundWorkerEntry } from '../types.js';
 
@@ -41,6 +42,7 @@ export class ThreadLauncher implements Launcher {
     private readonly seg: Segment,
     private readonly spareCount: number,
     private readonly execArgv: string[] | undefined,
+    private readonly database: DatabaseSettings,
   ) {}
 
   /** Fill the pool and wait until every spare reported ready. */
@@ -77,7 +79,7 @@ export class ThreadLauncher implements Launcher {
   }
 
   private spawn(): Worker {
-    const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads] };
+    const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads], database: this.database };
     return new Worker(entryUrl, this.execArgv ? { workerData, execArgv: this.execArgv } : { workerData });
   }
 

@@ -10,12 +10,16 @@
 import type { BackgroundWorkerEntry } from '../types.js';
 import type { SegmentLayout } from '../shm/layout.js';
 import type { WireError } from './wire-error.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { DatabaseSettings } from '../pg/connect.js';
 
 /** workerData of every bgworker thread. */
 export interface ThreadData {
   sab: SharedArrayBuffer;
   layout: SegmentLayout;
   preload: string[];
+  /** The host's database settings: defaults for initializeConnection(). */
+  database: DatabaseSettings;
 }
 
 // ---- sent by the host ----
@@ -46,7 +50,14 @@ export interface DsmReplyMessage {
   sab: SharedArrayBuffer | null;
   error?: WireError;
 }
-export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage | DsmReplyMessage;
+export interface ListenReplyMessage {
+  type: 'listen-reply';
+  id: number;
+  error?: WireError;
+}
+/** What arrives on a worker's notification port; `resync` after a LISTEN reconnect. */
+export type NotificationMessage = { channel: string; payload: string } | { resync: true };
+export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage | DsmReplyMessage | ListenReplyMessage;
 
 // ---- sent by the worker ----
 export interface ReadyMessage {
@@ -78,4 +89,20 @@ export interface DsmReleaseMessage {
   op: 'detach' | 'pin' | 'unpin';
   handle: number;
 }
-export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage | DsmRequestMessage | DsmReleaseMessage;
+/** pgstat_report_activity: what the worker is doing now, for the activity list. */
+export interface ActivityMessage {
+  type: 'activity';
+  activity: string | null;
+}
+/**
+ * LISTEN on a channel for this worker, answered by a ListenReplyMessage once the server has
+ * it. The first one carries the port on which notifications will arrive.
+ */
+export interface ListenMessage {
+  type: 'listen';
+  id: number;
+  channel: string;
+  port?: MessagePort;
+}
+export type WorkerMessage =
+  | ReadyMessage | LogMessage | ExitReportMessage | DsmRequestMessage | DsmReleaseMessage | ActivityMessage | ListenMessage;

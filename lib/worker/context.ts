@@ -14,11 +14,15 @@ import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
 import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
 import { BgwHandleStatus, type BackgroundWorker, type BackgroundWorkerEntry, type Logger } from '../types.js';
+import type { DatabaseSettings, PgClient } from '../pg/connect.js';
+import { currentClient, initializeConnection, reportActivity, transaction } from './database.js';
 import { dsmRequest } from './dsm.js';
+import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
 import { WorkerBackgroundWorkerHandle } from './handle.js';
 import { checkForInterrupts, interruptPending, setSignalHandler, terminationSignal, type CatchableSignal } from './interrupts.js';
 import { workerLog } from './log.js';
 import { getMyProc, sharedState } from './my-proc.js';
+import { onProcExit } from './proc-exit.js';
 import { waitLatch, waitLatchAsync, type WaitOptions } from './wait-latch.js';
 
 /** This worker's process latch. */
@@ -30,19 +34,6 @@ export interface WorkerLatch {
   wait(events: number, timeoutMs?: number, opts?: WaitOptions): number;
   /** WaitLatch, keeping the event loop running (workers that do I/O). */
   waitAsync(events: number, timeoutMs?: number): Promise<number>;
-}
-
-const exitCallbacks: Array<() => void> = [];
-
-/** before_shmem_exit callbacks, newest first, run on the orderly exit path. */
-export function runExitCallbacks(log: (err: unknown) => void): void {
-  while (exitCallbacks.length > 0) {
-    try {
-      exitCallbacks.pop()!();
-    } catch (err) {
-      log(err);
-    }
-  }
 }
 
 export class WorkerContext<A = unknown> {
@@ -90,7 +81,7 @@ export class WorkerContext<A = unknown> {
 
   /** before_shmem_exit: runs on the orderly exit path, before locks are released. */
   onExit(fn: () => void): void {
-    exitCallbacks.push(fn);
+    onProcExit(fn);
   }
 
   /** ShmemInitStruct: a named region requested by the host. */
@@ -151,6 +142,39 @@ export class WorkerContext<A = unknown> {
     const h = queue.attach(role, this.mqEndpoint(), alive ? { counterpartyAlive: alive } : {});
     this.onExit(() => h.detach());
     return h;
+  }
+
+  /**
+   * BackgroundWorkerInitializeConnection: this worker's one database connection (a `pg`
+   * client), to the database and role given or the host's defaults.
+   */
+  initializeConnection(settings?: DatabaseSettings): Promise<PgClient> {
+    return initializeConnection(settings);
+  }
+
+  /** The connection opened by initializeConnection(). */
+  get db(): PgClient {
+    return currentClient();
+  }
+
+  /** One unit of work in one transaction, shown as `activity` in the host's activity list. */
+  transaction<T>(fn: (db: PgClient) => Promise<T>, activity?: string): Promise<T> {
+    return transaction(fn, activity);
+  }
+
+  /** pgstat_report_activity: what the activity list shows for this worker (null clears it). */
+  reportActivity(activity: string | null): void {
+    reportActivity(activity);
+  }
+
+  /** LISTEN on a channel through the host's listener; resolves once the server listens. */
+  listen(channel: string): Promise<void> {
+    return listen(channel);
+  }
+
+  /** Notifications (and resync markers) received since the last call, oldest first. */
+  notifications(): NotificationEvent[] {
+    return takeNotifications();
   }
 
   /** A handle from its plain form ({slot, generation}), e.g. one passed in mainArg. */

@@ -8,34 +8,29 @@
  *      find the export, call it with signals held until its first synchronous lines ran;
  *   3. exit: the entry resolved → exit 0; it threw → log, exit 1 (the ERROR/FATAL path).
  *
- * The orderly exit path (proc_exit) runs the exit callbacks, releases every LWLock,
- * switches the dead-man word back to ASSIGNED, reports the code and error to the host, and
- * only then exits. A direct process.exit(0|1) in user code takes the same path through the
- * 'exit' event, as C's exit() runs PostgreSQL's atexit hook. Everything else (an uncaught
- * error outside the entry, another exit code, out of memory, terminate()) skips it and leaves
- * the switch ACTIVE: the host classifies that as a crash whatever the exit code says.
+ * Exits go through proc-exit.ts, the orderly path. Everything else (an uncaught error
+ * outside the entry, another exit code, out of memory, terminate()) skips it and leaves the
+ * dead-man switch ACTIVE: the host classifies that as a crash whatever the exit code says.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AdminShutdownError, FunctionNotFoundError } from '../errors.js';
 import type { HostMessage, LaunchMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
-import { toWire } from '../protocol/wire-error.js';
-import { PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED } from '../shm/layout.js';
-import { releaseAllLWLocks } from '../shm/lwlock.js';
+import { PM_CHILD_ACTIVE } from '../shm/layout.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
-import { runExitCallbacks, WorkerContext } from './context.js';
+import { WorkerContext } from './context.js';
 import { serviceSignals, unblockSignals } from './interrupts.js';
 import { workerLog } from './log.js';
 import { onDsmReply } from './dsm.js';
-import { getMyProc, hasMyProc, setMyProc } from './my-proc.js';
+import { onListenReply } from './notifications.js';
+import { hasMyProc, setMyProc } from './my-proc.js';
+import { procExit } from './proc-exit.js';
 import { setExitOnPmDeath } from './wait-latch.js';
 
 const port = parentPort!;
 const data = workerData as ThreadData;
 const seg = Segment.attach(data.sab, data.layout);
 const procs = new ProcArray(seg);
-let crashed = false;
-let exiting = false;
 
 function post(m: WorkerMessage): void {
   port.postMessage(m);
@@ -46,30 +41,9 @@ async function preload(url: string): Promise<void> {
   await import(url).catch(() => undefined);
 }
 
-/** proc_exit(code): the orderly path. */
-function procExit(code: 0 | 1, err?: unknown): never {
-  exiting = true;
-  runExitCallbacks((e) => workerLog.error({ err: e }, 'exit callback failed'));
-  releaseAllLWLocks();
-  const p = getMyProc();
-  procs.setChildState(p.slot, PM_CHILD_ASSIGNED);
-  post(err === undefined ? { type: 'exit-report', code } : { type: 'exit-report', code, error: toWire(err) });
-  process.exit(code);
-}
-
-process.on('uncaughtExceptionMonitor', () => {
-  crashed = true;
-});
-process.on('exit', (code) => {
-  // User code called process.exit(0|1) directly: still orderly, as C's exit() is.
-  if (exiting || crashed || !hasMyProc() || (code !== 0 && code !== 1)) return;
-  releaseAllLWLocks();
-  procs.setChildState(getMyProc().slot, PM_CHILD_ASSIGNED);
-});
-
 async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
   procs.setChildState(m.slot, PM_CHILD_ACTIVE);
-  setMyProc({ slot: m.slot, entry: m.entry, seg, procs, latch: procs.latch(m.slot) });
+  setMyProc({ slot: m.slot, entry: m.entry, database: data.database, seg, procs, latch: procs.latch(m.slot) });
   setExitOnPmDeath(() => procExit(1));
   try {
     const mod = (await import(m.entry.libraryName)) as Record<string, unknown>;
@@ -106,6 +80,9 @@ port.on('message', (m: HostMessage) => {
       break;
     case 'dsm-reply':
       onDsmReply(m);
+      break;
+    case 'listen-reply':
+      onListenReply(m);
       break;
     case 'retire':
       process.exit(0);

@@ -12,6 +12,8 @@ export {
   WL_LATCH_SET, WL_SOCKET_READABLE, WL_SOCKET_WRITEABLE, WL_TIMEOUT, WL_POSTMASTER_DEATH, WL_EXIT_ON_PM_DEATH,
 } from './wait-latch.js';
 export type { WaitOptions } from './wait-latch.js';
+export type { Notification, NotificationEvent } from './notifications.js';
+export type { DatabaseSettings, PgClient } from '../pg/connect.js';
 export type { PidStatus } from '../bgworker/registration.js';
 export { ShmemStruct } from '../shm/shmem-struct.js';
 export { DsmSegment } from '../shm/dsm-segment.js';

@@ -15,11 +15,14 @@ import { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { LWLock } from '../shm/lwlock.js';
 import { lockIndex } from '../shm/layout.js';
 import type { Latch } from '../shm/latch.js';
+import type { DatabaseSettings } from '../pg/connect.js';
 import { BGWORKER_SHMEM_ACCESS, type BackgroundWorkerEntry } from '../types.js';
 
 export interface MyProc {
   slot: number;
   entry: BackgroundWorkerEntry;
+  /** The host's database settings, defaults for initializeConnection(). */
+  database: DatabaseSettings;
   seg: Segment;
   procs: ProcArray;
   latch: Latch;

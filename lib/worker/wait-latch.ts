@@ -9,7 +9,9 @@
  * Host death is the H_PM_DEATH word, which the host sets before notifying every latch.
  * With WL_EXIT_ON_PM_DEATH the worker exits with code 1 instead of returning; if the caller
  * names neither death flag, WL_EXIT_ON_PM_DEATH is assumed (PostgreSQL asserts one is given).
- * A pending SIGQUIT ends the thread from inside the wait.
+ * A pending SIGQUIT ends the thread from inside the wait. WL_SOCKET_READABLE stands for the
+ * worker's LISTEN socket: the wait returns it while notifications are queued
+ * (notifications.ts), which the host also signals by setting the latch.
  *
  * Node does not keep a thread alive for a pending Atomics.waitAsync (nodejs/node #44729):
  * while an async wait is outstanding a ref'd timer holds the event loop open.
@@ -17,6 +19,7 @@
 import { H_PM_DEATH } from '../shm/layout.js';
 import { getMyProc } from './my-proc.js';
 import { serviceSignals } from './interrupts.js';
+import { notificationsPending } from './notifications.js';
 
 export const WL_LATCH_SET = 1;
 export const WL_SOCKET_READABLE = 2;
@@ -46,7 +49,10 @@ const IGNORED_LATCH_NAP_MS = 100;
 function readyEvents(events: number, deadline: number): number {
   const p = getMyProc();
   serviceSignals(); // SIGQUIT exits here
-  if (events & WL_LATCH_SET && p.latch.isSet()) return WL_LATCH_SET;
+  let rc = 0;
+  if (events & WL_LATCH_SET && p.latch.isSet()) rc |= WL_LATCH_SET;
+  if (events & WL_SOCKET_READABLE && notificationsPending()) rc |= WL_SOCKET_READABLE;
+  if (rc) return rc;
   if (Atomics.load(p.seg.i32, H_PM_DEATH) !== 0) {
     if (events & WL_POSTMASTER_DEATH) return WL_POSTMASTER_DEATH;
     exitOnPmDeath();
