@@ -23,3 +23,7 @@ export {
   DEFAULT_MAX_WORKER_PROCESSES, MAX_BGWORKERS_TO_LAUNCH, POSTMASTER_PID,
 } from './constants.js';
 export { formatActivity } from './host/activity-table.js';
+export { CHANNELS, observePostmaster } from './host/diagnostics.js';
+export type { DiagnosticsMessages } from './host/diagnostics.js';
+export { METRICS_CONTENT_TYPE, postmasterMetrics } from './host/metrics.js';
+export type { PostmasterMetrics } from './host/metrics.js';

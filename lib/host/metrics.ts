@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics for one host, in the text exposition format (0.0.4), produced by a
+ * function a service mounts in whatever HTTP server it already runs:
+ *
+ *   const options = { maxWorkerProcesses: 8 };
+ *   const pm = new Postmaster(options);
+ *   const metrics = postmasterMetrics(pm, options);      // before pm.start()
+ *   http.createServer((req, res) => {
+ *     if (req.url !== '/metrics') return void res.writeHead(404).end();
+ *     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.render());
+ *   }).listen(9187);
+ *
+ * Counters are kept from the host's events, from the moment of the call: worker starts,
+ * restarts (a start of a worker that has run before) and exits by kind, labelled with the
+ * worker's `type` (bgw_type: a grouping name, so the label set stays small; names of
+ * dynamic workers would not); crashes that began a crash-restart cycle, and the cycles
+ * completed. Gauges are read from activity() at render time: slots used and free, workers
+ * by state, and whether the host is up. The host never learns about the metrics: they are
+ * listeners on its events, removed by close(). Call everything on the host thread.
+ */
+import { DEFAULT_MAX_WORKER_PROCESSES } from '../constants.js';
+import type { ActivityRow, LastExit, WorkerState } from '../types.js';
+import type { Postmaster, PostmasterOptions } from './postmaster.js';
+
+/** The Content-Type of render()'s output. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface PostmasterMetrics {
+  /** The exposition text, computed now. */
+  render(): string;
+  /** Stop counting: remove the listeners from the host. */
+  close(): void;
+}
+
+const STATES: Record<WorkerState, true> = {
+  not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true,
+};
+const EXIT_KINDS: Record<LastExit['kind'], true> = { normal: true, error: true, crash: true, hard_stop: true };
+
+interface Counts {
+  starts: Map<string, number>;
+  restarts: Map<string, number>;
+  /** type → kind → exits */
+  exits: Map<string, Map<string, number>>;
+  crashes: number;
+  crashRestarts: number;
+}
+
+/**
+ * Count `pm`'s events and render them with its activity list.
+ * @param options the host's options (only maxWorkerProcesses is read; default 8, as the host's)
+ */
+export function postmasterMetrics(pm: Postmaster, options: Pick<PostmasterOptions, 'maxWorkerProcesses'> = {}): PostmasterMetrics {
+  const slots = options.maxWorkerProcesses ?? DEFAULT_MAX_WORKER_PROCESSES;
+  const counts: Counts = { starts: new Map(), restarts: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
+  const onStarted = (row: ActivityRow): void => {
+    bump(counts.starts, row.type);
+    if (row.restarts > 0) bump(counts.restarts, row.type);
+    exitsOf(counts, row.type);
+  };
+  const onStopped = (row: ActivityRow): void => {
+    if (row.lastExit) bump(exitsOf(counts, row.type), row.lastExit.kind);
+  };
+  const onCrash = (): void => void counts.crashes++;
+  const onReinitialized = (): void => void counts.crashRestarts++;
+  pm.on('started', onStarted).on('stopped', onStopped).on('crash', onCrash).on('reinitialized', onReinitialized);
+  return {
+    render: () => render(pm, slots, counts),
+    close: () => {
+      pm.off('started', onStarted).off('stopped', onStopped).off('crash', onCrash).off('reinitialized', onReinitialized);
+    },
+  };
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
+
+/** The exit counts of a type, every kind present from its first start so that rates start at 0. */
+function exitsOf(counts: Counts, type: string): Map<string, number> {
+  let m = counts.exits.get(type);
+  if (!m) {
+    m = new Map(Object.keys(EXIT_KINDS).map((k) => [k, 0]));
+    counts.exits.set(type, m);
+  }
+  return m;
+}
+
+function render(pm: Postmaster, slots: number, counts: Counts): string {
+  const rows = pm.activity();
+  const byState = new Map<string, number>(Object.keys(STATES).map((s) => [s, 0]));
+  for (const r of rows) bump(byState, r.state);
+  const up = pm.pmState !== 'init' && pm.pmState !== 'stopped' && pm.pmState !== 'dead';
+  const exits = [...counts.exits].flatMap(([type, kinds]) => [...kinds].map(([kind, n]) => sample({ type, kind }, n)));
+  return [
+    ...metric('bgworker_host_up', 'gauge', '1 while the host runs, 0 before start() and once it has stopped or died.', [sample({}, up ? 1 : 0)]),
+    ...metric('bgworker_slots_used', 'gauge', 'Background-worker slots in use (registered workers).', [sample({}, rows.length)]),
+    ...metric('bgworker_slots_free', 'gauge', 'Background-worker slots free (maxWorkerProcesses minus used).', [sample({}, slots - rows.length)]),
+    ...metric('bgworker_workers', 'gauge', 'Registered workers by state.', [...byState].map(([state, n]) => sample({ state }, n))),
+    ...metric('bgworker_worker_starts_total', 'counter', 'Worker threads launched.', perType(counts.starts)),
+    ...metric('bgworker_worker_restarts_total', 'counter', 'Launches of a worker that had run before.', perType(counts.restarts)),
+    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop.', exits),
+    ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
+    ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),
+  ].join('\n') + '\n';
+}
+
+function perType(m: Map<string, number>): string[] {
+  return [...m].map(([type, n]) => sample({ type }, n));
+}
+
+function metric(name: string, kind: 'gauge' | 'counter', help: string, samples: string[]): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, ...samples.map((s) => `${name}${s}`)];
+}
+
+/** The label set and value of one sample line, after the metric name. */
+function sample(labels: Record<string, string>, value: number): string {
+  const set = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return `${set.length ? `{${set.join(',')}}` : ''} ${value}`;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

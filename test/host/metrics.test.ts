@@ -1,0 +1,100 @@
+/** Prometheus metrics: counters from the host's events, gauges from activity(), the text format. */
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, METRICS_CONTENT_TYPE, postmasterMetrics, type ActivityRow } from '../../dist/lib/index.js';
+import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+
+const S = BGWORKER_SHMEM_ACCESS;
+
+/** The value of one sample line, e.g. value(text, 'bgworker_slots_used') or with its labels. */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('before start: every family is described, the host is down and every slot is free', async (t) => {
+  const options = { maxWorkerProcesses: 5 };
+  const text = postmasterMetrics(makeHost(t, options), options).render();
+  for (const m of ['host_up', 'slots_used', 'slots_free', 'workers', 'worker_starts_total', 'worker_restarts_total', 'worker_exits_total', 'crashes_total', 'crash_restarts_total']) {
+    t.match(text, new RegExp(`^# HELP bgworker_${m} .+\\n# TYPE bgworker_${m} (gauge|counter)$`, 'm'), m);
+  }
+  t.equal(value(text, 'bgworker_host_up'), 0);
+  t.equal(value(text, 'bgworker_slots_used'), 0);
+  t.equal(value(text, 'bgworker_slots_free'), 5);
+  t.equal(value(text, 'bgworker_workers{state="running"}'), 0);
+  t.ok(text.endsWith('\n'));
+  for (const line of text.trimEnd().split('\n')) t.match(line, /^(# (HELP|TYPE) bgworker_\w+ .+|bgworker_\w+(\{[^}]*\})? -?\d+)$/);
+});
+
+t.test('starts, restarts, exits by kind, a crash-restart cycle and the slot gauges', async (t) => {
+  const pm = makeHost(t);
+  const metrics = postmasterMetrics(pm);
+  pm.registerBackgroundWorker({ name: 'waiter', type: 'waiting', module: fixture('wait-for-terminate'), flags: S, restartTime: 0 });
+  pm.registerBackgroundWorker({ name: 'once', type: 'one-shot', module: fixture('exit-zero'), flags: S });
+  const onceStopped = nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === 'once');
+  await pm.start();
+  await onceStopped;
+  let text = metrics.render();
+  t.equal(value(text, 'bgworker_host_up'), 1);
+  t.equal(value(text, 'bgworker_slots_used'), 1, 'the one-shot freed its slot');
+  t.equal(value(text, 'bgworker_slots_free'), 7, 'default maxWorkerProcesses');
+  t.equal(value(text, 'bgworker_workers{state="running"}'), 1);
+  t.equal(value(text, 'bgworker_worker_starts_total{type="one-shot"}'), 1);
+  t.equal(value(text, 'bgworker_worker_exits_total{type="one-shot",kind="normal"}'), 1);
+  t.equal(value(text, 'bgworker_worker_exits_total{type="waiting",kind="error"}'), 0, 'every kind is present from the first start');
+
+  const h = await pm.registerDynamicBackgroundWorker({ name: 'boom', type: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 3 }, restartTime: BGW_NEVER_RESTART });
+  t.ok(h);
+  const relaunched = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'waiter' && r.restarts === 1);
+  await nextEvent(pm, 'reinitialized');
+  await relaunched;
+  text = metrics.render();
+  t.equal(value(text, 'bgworker_worker_exits_total{type="crasher",kind="crash"}'), 1);
+  t.equal(value(text, 'bgworker_crashes_total'), 1);
+  t.equal(value(text, 'bgworker_crash_restarts_total'), 1);
+  t.equal(value(text, 'bgworker_worker_starts_total{type="waiting"}'), 2);
+  t.equal(value(text, 'bgworker_worker_restarts_total{type="waiting"}'), 1, 'the relaunch after the crash cycle is a restart');
+
+  await pm.shutdown('fast');
+  text = metrics.render();
+  t.equal(value(text, 'bgworker_host_up'), 0);
+  t.equal(value(text, 'bgworker_worker_exits_total{type="waiting",kind="crash"}'), 1, 'SIGQUIT in the crash cycle');
+  t.equal(value(text, 'bgworker_worker_exits_total{type="waiting",kind="error"}'), 1, 'SIGTERM at shutdown');
+});
+
+t.test('label values are escaped', async (t) => {
+  const pm = makeHost(t);
+  const metrics = postmasterMetrics(pm);
+  pm.registerBackgroundWorker({ name: 'odd', type: 'a "quoted" \\ type', module: fixture('exit-zero'), flags: S });
+  const stopped = nextEvent(pm, 'stopped');
+  await pm.start();
+  await stopped;
+  t.equal(value(metrics.render(), 'bgworker_worker_starts_total{type="a \\"quoted\\" \\\\ type"}'), 1);
+});
+
+t.test('close() stops counting', async (t) => {
+  const pm = makeHost(t);
+  const metrics = postmasterMetrics(pm);
+  metrics.close();
+  pm.registerBackgroundWorker({ name: 'once', module: fixture('exit-zero'), flags: S });
+  const stopped = nextEvent(pm, 'stopped');
+  await pm.start();
+  await stopped;
+  t.notMatch(metrics.render(), /bgworker_worker_starts_total\{/);
+});
+
+t.test('mounted in a plain node:http server', async (t) => {
+  const pm = makeHost(t);
+  const metrics = postmasterMetrics(pm);
+  await pm.start();
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.render());
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  t.teardown(() => server.close());
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+  t.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  t.equal(value(await res.text(), 'bgworker_host_up'), 1);
+});
