@@ -31,7 +31,7 @@ export class BgwError extends Error {
 /** Every code with the situation it names; the README table mirrors this. */
 export const CATALOGUE = {
   BGW_ERR_INVALID_OPTION: 'A host option is out of range or of the wrong type.',
-  BGW_ERR_CONFIG_INVALID: "The CLI's config file cannot be read, is not JSON, or has an unknown field or one of the wrong type.",
+  BGW_ERR_CONFIG_INVALID: "The CLI's command line is wrong, or its config file cannot be read, is not JSON, or has an unknown field or one of the wrong type.",
   BGW_ERR_NAME_TOO_LONG: 'A name, type or function name is empty or longer than BGW_MAXLEN - 1 bytes.',
   BGW_ERR_EXTRA_TOO_LONG: '`extra` is longer than BGW_EXTRALEN bytes or not a Uint8Array.',
   BGW_ERR_MAIN_ARG_NOT_CLONABLE: '`mainArg` cannot be structured-cloned.',

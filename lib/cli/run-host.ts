@@ -1,0 +1,79 @@
+/**
+ * Run one host from a checked config until it exits, the way the postmaster runs from
+ * postgresql.conf: register the configured workers (static, as from
+ * shared_preload_libraries), start, and map the process signals PostgreSQL uses:
+ *
+ *   SIGTERM  smart shutdown      SIGINT  fast shutdown      SIGQUIT  immediate shutdown
+ *   SIGHUP   reloadConfig(): SIGHUP to every running worker
+ *
+ * A later, more severe signal escalates a shutdown already under way (the host keeps the
+ * most severe request). Resolves with the host's exit status: 0 after a clean shutdown,
+ * 1 if it died (a crash with restartAfterCrash off). Every handler and timer it installs is
+ * removed before it resolves, so the process can end by itself.
+ */
+import { observePostmaster } from '../host/diagnostics.js';
+import { Postmaster } from '../host/postmaster.js';
+import type { Logger, ShutdownMode } from '../types.js';
+import type { HostConfig } from './config.js';
+import type { HostView } from './host-view.js';
+
+/** Where signals come from: the process, or an emitter standing in for it. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, fn: () => void): unknown;
+  off(signal: NodeJS.Signals, fn: () => void): unknown;
+}
+
+export interface RunHostOptions {
+  config: HostConfig;
+  view: HostView;
+  signals: SignalSource;
+  /** Fast shutdown after this long, if set. */
+  stopAfterMs?: number | null;
+}
+
+const SHUTDOWN_SIGNALS: Record<'SIGTERM' | 'SIGINT' | 'SIGQUIT', ShutdownMode> = { SIGTERM: 'smart', SIGINT: 'fast', SIGQUIT: 'immediate' };
+
+/** @throws whatever the host throws for a bad option or registration, or from start() */
+export async function runHost(o: RunHostOptions): Promise<number> {
+  const pm = new Postmaster({ ...o.config.options, logger: o.view.logger });
+  for (const w of o.config.workers) pm.registerBackgroundWorker(w);
+  observePostmaster(pm);
+  o.view.attach(pm);
+  const exited = new Promise<number>((res) => pm.once('exit', res));
+  const removeHandlers = installHandlers(pm, o.signals, o.view.logger);
+  const timer = o.stopAfterMs ? setTimeout(() => requestShutdown(pm, o.view.logger, 'fast', 'time is up'), o.stopAfterMs) : null;
+  const cleanUp = (): void => {
+    removeHandlers();
+    if (timer) clearTimeout(timer);
+  };
+  try {
+    await pm.start();
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+  const status = await exited;
+  cleanUp();
+  o.view.close(status);
+  return status;
+}
+
+function installHandlers(pm: Postmaster, signals: SignalSource, log: Logger): () => void {
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const [sig, mode] of Object.entries(SHUTDOWN_SIGNALS) as Array<[NodeJS.Signals, ShutdownMode]>) {
+    handlers.set(sig, () => requestShutdown(pm, log, mode, sig));
+  }
+  handlers.set('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'received SIGHUP, reloading configuration');
+    pm.reloadConfig();
+  });
+  for (const [sig, fn] of handlers) signals.on(sig, fn);
+  return () => {
+    for (const [sig, fn] of handlers) signals.off(sig, fn);
+  };
+}
+
+function requestShutdown(pm: Postmaster, log: Logger, mode: ShutdownMode, why: string): void {
+  log.info({ signal: why, mode }, `received ${mode} shutdown request`);
+  void pm.shutdown(mode);
+}
