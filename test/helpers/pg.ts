@@ -25,7 +25,7 @@ export async function requirePg(t: Test): Promise<pg.Client | null> {
     await client.end().catch(() => undefined);
     const why = `PostgreSQL is not reachable (${(err as Error).message})`;
     if (process.env['CI'] === 'true') throw new Error(`${why}; CI needs it`);
-    t.skip(`${why}; start it to run this test`);
+    t.plan(0, `${why}; start it to run this test`);
     return null;
   }
   t.teardown(() => client.end());

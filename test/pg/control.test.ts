@@ -1,0 +1,57 @@
+/**
+ * Launch from SQL through the NOTIFY control channel: an allowed type starts and the caller
+ * gets its pid back; everything else is rejected with a logged reason and no side effect.
+ */
+import t from 'tap';
+import pg from 'pg';
+import { attachControlChannel, BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART } from '../../dist/lib/index.js';
+import { fixture, makeHost } from '../helpers/host.js';
+import { recordingLogger } from '../helpers/log.js';
+import { database, requirePg } from '../helpers/pg.js';
+
+t.test('the control channel launches allowed types only', async (t) => {
+  const client = await requirePg(t);
+  if (!client) return;
+  const log = recordingLogger();
+  const pm = makeHost(t, { database, logger: log });
+  await pm.start();
+  const allow = {
+    waiter: {
+      worker: { type: 'waiter', module: fixture('wait-for-terminate'), flags: BGWORKER_SHMEM_ACCESS, restartTime: BGW_NEVER_RESTART },
+      checkArg: (a: unknown) => a === undefined || (typeof a === 'object' && a !== null && Number.isInteger((a as { cell?: unknown }).cell)),
+    },
+  };
+  const control = await attachControlChannel(pm, { channel: 'bgw_control_test', allow }, log);
+  t.equal(control.channel, 'bgw_control_test');
+
+  const next = () => new Promise<string>((res) => client.once('notification', (n: pg.Notification) => res(n.payload ?? '')));
+  await client.query('LISTEN bgw_reply');
+  const send = async (payload: string) => {
+    const got = next();
+    await client.query('SELECT pg_notify($1, $2)', ['bgw_control_test', payload]);
+    return got;
+  };
+
+  const ok = JSON.parse(await send('{"type": "waiter", "name": "from sql", "reply": "bgw_reply"}'));
+  t.match(ok, { ok: true, pid: Number, slot: Number, generation: String }, 'launched, pid returned');
+  t.equal(pm.activity().find((r) => r.name === 'from sql')?.pid, ok.pid, 'the worker runs');
+
+  const rejected: Array<[string, RegExp]> = [
+    ['{"type": "hello_world", "reply": "bgw_reply"}', /may not be launched from SQL/],
+    ['{"type": "waiter", "arg": {"cell": "x"}, "reply": "bgw_reply"}', /argument refused/],
+    ['{"type": "waiter", "module": "/tmp/evil.js", "reply": "bgw_reply"}', /unknown field\(s\): module/],
+    ['{"type": "waiter", "name": "' + 'n'.repeat(120) + '", "reply": "bgw_reply"}', /at most 95 UTF-8 bytes/],
+    ['{"type": 7, "reply": "bgw_reply"}', /"type" must be a string/],
+  ];
+  for (const [payload, why] of rejected) {
+    const r = JSON.parse(await send(payload));
+    t.equal(r.ok, false);
+    t.match(r.error, why, why.source);
+  }
+  for (const bad of ['not json', '[1,2]', `{"type": "waiter", "arg": "${'x'.repeat(2000)}"}`, '{"type": "waiter", "reply": "Robert\'); DROP TABLE x;--"}']) {
+    log.lines.length = 0;
+    await client.query('SELECT pg_notify($1, $2)', ['bgw_control_test', bad]);
+    t.match(await log.waitFor(/launch request rejected/), /rejected/, `rejected and logged: ${bad.slice(0, 30)}`);
+  }
+  t.equal(pm.activity().length, 1, 'no side effect: only the one launched worker exists');
+});
