@@ -15,6 +15,7 @@ import type { DsmSegment } from '../shm/dsm-segment.js';
 import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
 import { BgwHandleStatus, type BackgroundWorker, type BackgroundWorkerEntry, type Logger } from '../types.js';
 import type { DatabaseSettings, PgClient } from '../pg/connect.js';
+import { clusterSingleton, type ClusterSingletonOptions } from './cluster-singleton.js';
 import { currentClient, initializeConnection, reportActivity, transaction } from './database.js';
 import { dsmRequest } from './dsm.js';
 import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
@@ -165,6 +166,14 @@ export class WorkerContext<A = unknown> {
   /** pgstat_report_activity: what the activity list shows for this worker (null clears it). */
   reportActivity(activity: string | null): void {
     reportActivity(activity);
+  }
+
+  /**
+   * Run as a cluster-wide singleton: resolves once this worker holds the advisory lock for
+   * `key` among all hosts on this database (after initializeConnection()).
+   */
+  clusterSingleton(key: string, opts?: ClusterSingletonOptions): Promise<void> {
+    return clusterSingleton(key, opts);
   }
 
   /** LISTEN on a channel through the host's listener; resolves once the server listens. */

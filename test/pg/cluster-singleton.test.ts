@@ -1,0 +1,72 @@
+/**
+ * Cluster-wide singleton workers across real host processes sharing one database: exactly
+ * one runs; kill its host and another takes over within a bounded time; the heartbeat table
+ * never shows two at once.
+ */
+import t from 'tap';
+import pg from 'pg';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import '../helpers/host.js';
+import { database, requirePg } from '../helpers/pg.js';
+
+const hostScript = fileURLToPath(new URL('../../dist/test/fixtures/singleton-host.js', import.meta.url));
+
+function pgEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  if (database.connectionString) env['DATABASE_URL'] = database.connectionString;
+  if (database.host) env['PGHOST'] = database.host;
+  if (database.port) env['PGPORT'] = String(database.port);
+  if (database.user) env['PGUSER'] = database.user;
+  if (database.database) env['PGDATABASE'] = database.database;
+  return env;
+}
+
+function startHost(label: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [hostScript, label], { env: pgEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve) => child.stdout!.once('data', () => resolve(child)));
+}
+
+t.test('one singleton among three hosts; failover when its host is killed', async (t) => {
+  const client = await requirePg(t);
+  if (!client) return;
+  await client.query('DROP TABLE IF EXISTS bgw_singleton_beats');
+  await client.query('CREATE TABLE bgw_singleton_beats (label text, at timestamptz)');
+  await client.query('LISTEN bgw_singleton');
+  const announcements: Array<{ label: string; at: number }> = [];
+  let onAnnounce: (() => void) | null = null;
+  client.on('notification', (n: pg.Notification) => {
+    announcements.push({ label: n.payload!, at: performance.now() });
+    onAnnounce?.();
+  });
+  const nextAnnouncement = (count: number) =>
+    new Promise<void>((res) => (announcements.length >= count ? res() : (onAnnounce = () => announcements.length >= count && res())));
+
+  const hosts = new Map<string, ChildProcess>();
+  for (const label of ['a', 'b', 'c']) hosts.set(label, await startHost(label));
+  t.teardown(() => {
+    for (const h of hosts.values()) h.kill('SIGKILL');
+  });
+  await nextAnnouncement(1);
+  const first = announcements[0]!.label;
+
+  const killedAt = performance.now();
+  const holder = hosts.get(first)!;
+  const gone = new Promise((res) => holder.once('exit', res));
+  holder.kill('SIGKILL');
+  await gone;
+  await nextAnnouncement(2);
+  const second = announcements[1]!;
+  t.not(second.label, first, `${second.label} took over from ${first}`);
+  const failoverMs = second.at - killedAt;
+  t.ok(failoverMs < 5000, `failover within the bound (${failoverMs.toFixed(0)} ms)`);
+  t.comment(`failover: ${failoverMs.toFixed(0)} ms`);
+
+  const { rows } = await client.query<{ label: string }>('SELECT label FROM bgw_singleton_beats ORDER BY at');
+  const runs = rows.map((r) => r.label).filter((l, i, a) => i === 0 || a[i - 1] !== l);
+  t.same(runs, [first, second.label], 'the heartbeats show one holder, then the other, never interleaved');
+  t.equal(announcements.length, 2, 'the third host never ran it');
+  for (const [label, h] of hosts) if (label !== first) h.kill('SIGTERM');
+  await Promise.all([...hosts].filter(([l]) => l !== first).map(([, h]) => new Promise((res) => h.once('exit', res))));
+});
