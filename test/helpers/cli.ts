@@ -1,6 +1,7 @@
 /**
- * Test helpers: the built `bgworker` CLI as a child process, with its output read line by
- * line so that a test waits for what the CLI prints instead of sleeping.
+ * Test helpers: the built `bgworker` CLI, or any command, as a child process, with its output
+ * collected so that a test waits for what the child prints instead of sleeping. Children
+ * start without tap's loader in NODE_OPTIONS, which worker threads would inherit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,15 +18,24 @@ export interface CliRun {
   stderr(): string;
   /** Resolves once stdout holds text that satisfies `pred`. */
   waitFor(pred: (stdout: string) => boolean): Promise<void>;
-  /** Resolves with the exit status. */
+  /** Resolves with the exit status once the child has exited and its output is read. */
   exited: Promise<number | null>;
 }
 
 /** Start the CLI; killed at the end of the test if still running. */
 export function runCli(t: Test, args: string[], cwd?: string): CliRun {
-  const env = { ...process.env };
-  delete env['NODE_OPTIONS']; // tap's loader; worker threads would inherit it
-  const child = spawn(process.execPath, [cliMain, ...args], { env, cwd });
+  return runProcess(t, process.execPath, [cliMain, ...args], cwd === undefined ? {} : { cwd });
+}
+
+/** The environment a child starts with: tap's loader (NODE_OPTIONS) and npm's run-script variables left out. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('npm_')));
+  return { ...env, ...extra };
+}
+
+/** Start a command; killed at the end of the test if still running. */
+export function runProcess(t: Test, command: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
+  const child = spawn(command, args, { env: o.env ?? childEnv(), ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
@@ -34,7 +44,8 @@ export function runCli(t: Test, args: string[], cwd?: string): CliRun {
     for (const w of [...waiters]) w();
   });
   child.stderr.on('data', (d: Buffer) => (err += String(d)));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  // 'close', not 'exit': stdout has been read to its end by then.
+  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -46,7 +57,7 @@ export function runCli(t: Test, args: string[], cwd?: string): CliRun {
         res();
       };
       waiters.push(check);
-      void exited.then(() => pred(out) || rej(new Error(`the CLI exited first; stdout:\n${out}\nstderr:\n${err}`)));
+      void exited.then(() => pred(out) || rej(new Error(`the child exited first; stdout:\n${out}\nstderr:\n${err}`)));
       check();
     });
   return { child, stdout: () => out, stderr: () => err, waitFor, exited };

@@ -1,0 +1,128 @@
+/**
+ * The published package as a user gets it: `npm pack`, then a fresh project outside the
+ * repository installs the tarball from the npm cache, writes its own workers and runs them:
+ *
+ *   - plain JavaScript: a host and a worker, no loader, no build step;
+ *   - TypeScript: a host and a worker run through tsx's register API from a one-line
+ *     module passed to `node --import`, which worker threads inherit; tsc type-checks both
+ *     against the published declarations;
+ *   - the `bgworker` bin, running a TypeScript worker from a config file.
+ */
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { childEnv, hasLine, runProcess } from '../helpers/cli.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const env = childEnv({ PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` });
+const versionOf = (pkg: string): string =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+
+const project = mkdtempSync(join(tmpdir(), 'bgworker-consumer-'));
+t.teardown(() => rmSync(project, { recursive: true, force: true }));
+const write = (name: string, text: string): void => writeFileSync(join(project, name), text);
+
+/** npm install from the cache alone; if the cache lacks a package's metadata, let npm fetch it. */
+async function install(specs: string[]): Promise<void> {
+  const args = ['install', ...specs, '--no-audit', '--no-fund'];
+  try {
+    await run('npm', [...args, '--offline'], { cwd: project, env });
+  } catch {
+    await run('npm', [...args, '--prefer-offline'], { cwd: project, env });
+  }
+}
+
+const JS_WORKER = `// A plain JavaScript worker.
+import { WL_LATCH_SET, WL_TIMEOUT } from 'bgworker/worker';
+
+export async function main(ctx) {
+  await ctx.latch.waitAsync(WL_LATCH_SET | WL_TIMEOUT, 1);
+  Atomics.store(ctx.shmem('results').int32, 0, ctx.mainArg.value);
+  ctx.log.info(\`\${ctx.entry.name} stored \${ctx.mainArg.value}\`);
+}
+`;
+
+const TS_WORKER = `import { type WorkerContext, WL_LATCH_SET, WL_TIMEOUT } from 'bgworker/worker';
+
+interface Arg { value: number }
+
+export async function main(ctx: WorkerContext<Arg>): Promise<void> {
+  await ctx.latch.waitAsync(WL_LATCH_SET | WL_TIMEOUT, 1);
+  const value: number = ctx.mainArg.value;
+  Atomics.store(ctx.shmem('results').int32, 0, value);
+  ctx.log.info(\`\${ctx.entry.name} stored \${value}\`);
+}
+`;
+
+/** A host that runs one worker to its end and prints what it saw as JSON. */
+const host = (module: string, ts: boolean): string => `import { BGWORKER_SHMEM_ACCESS, Postmaster${ts ? ', type ActivityRow, type Logger' : ''} } from 'bgworker';
+
+const logs${ts ? ': string[]' : ''} = [];
+const logger${ts ? ': Logger' : ''} = { debug() {}, info: (o, m) => void logs.push(m ?? String(o)), warn() {}, error() {} };
+const pm = new Postmaster({ shmem: { results: 8 }, logger });
+pm.registerBackgroundWorker({
+  name: '${module}', module: new URL('./${module}', import.meta.url), flags: BGWORKER_SHMEM_ACCESS, mainArg: { value: 42 },
+});
+const stopped = new Promise${ts ? '<ActivityRow>' : ''}((resolve) => pm.once('stopped', resolve));
+await pm.start();
+const row = await stopped;
+const value = pm.shmem('results').int32[0];
+await pm.shutdown('fast');
+console.log(JSON.stringify({ value, lastExit: row.lastExit, logs }));
+`;
+
+const REGISTER_TS = `// TypeScript for this thread; worker threads inherit the --import that loads this file.
+import { register } from 'tsx/esm/api';
+register();
+`;
+
+const TSCONFIG = JSON.stringify({
+  compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+  include: ['*.ts'],
+});
+
+t.test('npm pack ships the library, the workers and the bin, not the tests or benchmarks', async (t) => {
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, env });
+  const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const files = pack!.files.map((f) => f.path);
+  for (const f of ['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/worker/index.js', 'dist/lib/worker/index.d.ts', 'dist/lib/cli/main.js']) {
+    t.ok(files.includes(f), f);
+  }
+  t.notOk(files.some((f) => !/^(dist\/(lib|workers)\/|package\.json$|README\.md$)/.test(f)), 'nothing else');
+  write('package.json', JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
+  await install([join(project, pack!.filename), `tsx@${versionOf('tsx')}`, `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`]);
+  t.match(readFileSync(join(project, 'node_modules/.bin/bgworker'), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the bin is installed');
+});
+
+t.test('a plain JavaScript worker runs with no loader', async (t) => {
+  write('worker.js', JS_WORKER);
+  write('host.js', host('worker.js', false));
+  const { stdout } = await run(process.execPath, ['host.js'], { cwd: project, env });
+  t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.js stored 42'] });
+});
+
+t.test('a TypeScript host and worker: type-checked against the declarations, run through tsx', async (t) => {
+  write('worker.ts', TS_WORKER);
+  write('host.ts', host('worker.ts', true));
+  write('register-ts.mjs', REGISTER_TS);
+  write('tsconfig.json', TSCONFIG);
+  await t.resolves(run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: project, env }), 'tsc finds no error');
+  const { stdout } = await run(process.execPath, ['--import', './register-ts.mjs', 'host.ts'], { cwd: project, env });
+  t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.ts stored 42'] });
+});
+
+t.test('the installed bgworker bin runs a TypeScript worker from a config file', async (t) => {
+  write('bgworker.json', JSON.stringify({ shmem: { results: 8 }, workers: [{ name: 'from config', module: './worker.ts', flags: ['BGWORKER_SHMEM_ACCESS'], mainArg: { value: 7 } }] }));
+  const cli = runProcess(t, join(project, 'node_modules/.bin/bgworker'), ['bgworker.json'], {
+    cwd: project, env: { ...env, NODE_OPTIONS: '--import ./register-ts.mjs' },
+  });
+  await cli.waitFor(hasLine({ event: 'stopped', name: 'from config' }));
+  t.ok(hasLine({ msg: 'from config stored 7', worker: 'from config' })(cli.stdout()));
+  cli.child.kill('SIGINT');
+  t.equal(await cli.exited, 0);
+});
