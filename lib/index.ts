@@ -22,6 +22,11 @@ export {
   BGW_MAXLEN, BGW_EXTRALEN, MAXPGPATH, BGW_NEVER_RESTART, BGW_DEFAULT_RESTART_INTERVAL, BGW_MAX_RESTART_TIME,
   DEFAULT_MAX_WORKER_PROCESSES, MAX_BGWORKERS_TO_LAUNCH, POSTMASTER_PID,
 } from './constants.js';
+export { Listener } from './pg/listen.js';
+export { attachControlChannel, ControlChannel } from './host/control-channel.js';
+export type { ControlChannelOptions, LaunchableType } from './host/control-channel.js';
+export type { NotificationSink } from './pg/listen.js';
+export type { DatabaseSettings } from './pg/connect.js';
 export { formatActivity } from './host/activity-table.js';
 export { CHANNELS, observePostmaster } from './host/diagnostics.js';
 export type { DiagnosticsMessages } from './host/diagnostics.js';
