@@ -62,6 +62,7 @@ export const CATALOGUE = {
   BGW_ERR_DB_NOT_CONNECTED: 'A database helper was used before initializeConnection().',
   BGW_ERR_DB_CONNECT_FAILED: "The database refused the worker's connection; the server's error is the cause.",
   BGW_ERR_DB_CONNECTION_LOST: "The worker's database connection was lost; the worker exits 1 and its restart policy applies.",
+  BGW_ERR_INVALID_RESOURCE_LIMITS: 'A resource limit is unknown, not a whole number of MB, or out of range.',
   BGW_ERR_DSM_INVALID_SIZE: 'A dynamic shared-memory segment was asked for with a size out of range.',
   BGW_ERR_HOST_LATCHES_EXHAUSTED: "Every host latch is handed out; release endpoints or raise the host's hostLatches.",
   BGW_ERR_MQ_INVALID_ARG: 'A queue was given a bad buffer, offset, proc number or role.',
@@ -126,6 +127,7 @@ export class DbAlreadyConnectedError extends coded('BGW_ERR_DB_ALREADY_CONNECTED
 export class DbNotConnectedError extends coded('BGW_ERR_DB_NOT_CONNECTED', 'DbNotConnectedError') {}
 export class DbConnectFailedError extends coded('BGW_ERR_DB_CONNECT_FAILED', 'DbConnectFailedError') {}
 export class DbConnectionLostError extends coded('BGW_ERR_DB_CONNECTION_LOST', 'DbConnectionLostError') {}
+export class InvalidResourceLimitsError extends coded('BGW_ERR_INVALID_RESOURCE_LIMITS', 'InvalidResourceLimitsError') {}
 export class DsmInvalidSizeError extends coded('BGW_ERR_DSM_INVALID_SIZE', 'DsmInvalidSizeError') {}
 export class HostLatchesExhaustedError extends coded('BGW_ERR_HOST_LATCHES_EXHAUSTED', 'HostLatchesExhaustedError') {}
 export class MqInvalidArgError extends coded('BGW_ERR_MQ_INVALID_ARG', 'MqInvalidArgError') {}
@@ -178,6 +180,7 @@ const classes = new Map<string, typeof InvalidOptionError>(
     DbNotConnectedError,
     DbConnectFailedError,
     DbConnectionLostError,
+    InvalidResourceLimitsError,
     DsmInvalidSizeError,
     HostLatchesExhaustedError,
     MqInvalidArgError,

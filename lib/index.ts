@@ -7,6 +7,7 @@ export type { HostMqEndpoint, PostmasterOptions, PostmasterEvents, PmState, Shme
 export { BackgroundWorkerHandle } from './host/handle.js';
 export type { BackgroundWorkerHandleEvents } from './host/handle.js';
 export { HostLWLock } from './host/host-lock.js';
+export type { RestartIntensityOptions } from './host/restart-intensity.js';
 export { consoleLogger, silentLogger } from './host/logger.js';
 export type { Launcher } from './host/thread-launcher.js';
 export type { PidStatus } from './bgworker/registration.js';

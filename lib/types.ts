@@ -57,6 +57,8 @@ export interface BackgroundWorker<A = unknown> {
   mainArg?: A;
   /** bgw_extra: up to 128 opaque bytes. */
   extra?: Uint8Array;
+  /** Limits the worker's thread enforces; hitting one is a crash, reported in lastExit. */
+  resourceLimits?: WorkerResourceLimits;
   /**
    * bgw_notify_pid: who is told of start and stop. Dynamic registrations default to the
    * registrant (the host is pid 0); `null` asks for no notification. Static workers must leave it unset.
@@ -75,6 +77,15 @@ export interface BackgroundWorkerEntry {
   functionName: string;
   extra: Uint8Array;
   notifyPid: number;
+  resourceLimits: WorkerResourceLimits;
+}
+
+/** worker_threads' resourceLimits, in MB, as whole numbers; unset means Node's default. */
+export interface WorkerResourceLimits {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
 }
 
 /** The logger interface: pino's, so pino works as-is. */
@@ -85,8 +96,11 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
 }
 
-/** `stopped`: not running and never started again by this host (it is shutting down or gone). */
-export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated' | 'stopped';
+/**
+ * `stopped`: not running and never started again by this host (it is shutting down or gone).
+ * `failed`: it exceeded its restart intensity and is not restarted; terminate it to free its slot.
+ */
+export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated' | 'stopped' | 'failed';
 
 /** How a worker's last run ended. */
 export interface LastExit {

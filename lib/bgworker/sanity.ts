@@ -20,13 +20,13 @@ import {
   BGW_EXTRALEN, BGW_MAXLEN, BGW_MAX_RESTART_TIME, BGW_NEVER_RESTART, MAXPGPATH, NO_NOTIFY_PID,
 } from '../constants.js';
 import {
-  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidRestartIntervalError, InvalidStartTimeError,
+  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidResourceLimitsError, InvalidRestartIntervalError, InvalidStartTimeError,
   MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError, ParallelRestartError,
   StaticNotifyError,
 } from '../errors.js';
 import {
   BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS,
-  BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry,
+  BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type WorkerResourceLimits,
 } from '../types.js';
 
 const utf8 = new TextEncoder();
@@ -58,8 +58,9 @@ export function sanityCheckBackgroundWorker(w: BackgroundWorker, ctx: SanityCont
   const extra = checkExtra(w.extra, prefix);
   const mainArg = cloneMainArg(w.mainArg, ctx.mainArgBytes, prefix);
   const notifyPid = checkNotify(w.notifyPid, ctx, prefix);
+  const resourceLimits = checkResourceLimits(w.resourceLimits, prefix);
   return {
-    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid },
+    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid, resourceLimits },
     mainArg,
   };
 }
@@ -139,6 +140,30 @@ function cloneMainArg(arg: unknown, limit: number, prefix: string): Uint8Array {
     );
   }
   return bytes;
+}
+
+/** The bounds of each limit, in MB: below them V8 cannot start, above them they mean nothing. */
+const LIMIT_BOUNDS: Record<keyof WorkerResourceLimits, [number, number]> = {
+  maxOldGenerationSizeMb: [8, 1 << 20],
+  maxYoungGenerationSizeMb: [1, 1 << 16],
+  codeRangeSizeMb: [1, 1 << 12],
+  stackSizeMb: [1, 1 << 10],
+};
+
+function checkResourceLimits(rl: unknown, prefix: string): WorkerResourceLimits {
+  if (rl === undefined) return {};
+  if (typeof rl !== 'object' || rl === null) throw new InvalidResourceLimitsError(`${prefix}resourceLimits must be an object`);
+  const out: WorkerResourceLimits = {};
+  for (const [k, v] of Object.entries(rl)) {
+    const bounds = LIMIT_BOUNDS[k as keyof WorkerResourceLimits];
+    if (!bounds) throw new InvalidResourceLimitsError(`${prefix}unknown resource limit "${k}"`);
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < bounds[0] || v > bounds[1]) {
+      throw new InvalidResourceLimitsError(`${prefix}resourceLimits.${k} must be an integer in ${bounds[0]}..${bounds[1]} (MB)`);
+    }
+    out[k as keyof WorkerResourceLimits] = v;
+  }
+  return out;
 }
 
 function checkNotify(pid: unknown, ctx: SanityContext, prefix: string): number {

@@ -19,6 +19,7 @@ import type { ProcArray } from '../shm/proc-array.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_CLASS_PARALLEL, type BgWorkerStartTime, type Logger } from '../types.js';
 import { RegisteredBgWorker } from './registered-worker.js';
+import type { RestartIntensity } from './restart-intensity.js';
 
 export interface ListServices {
   array: BackgroundWorkerArray;
@@ -38,6 +39,10 @@ export interface ListServices {
   sigterm(rw: RegisteredBgWorker): void;
   /** A record was added to or removed from the list. */
   listChanged(rw: RegisteredBgWorker, change: 'registered' | 'unregistered'): void;
+  /** The restart-intensity brake (restart-intensity.ts). */
+  intensity: RestartIntensity;
+  /** A worker was refused a relaunch by the brake. */
+  failed(rw: RegisteredBgWorker): void;
 }
 
 export class BgWorkerList {
@@ -115,19 +120,26 @@ export class BgWorkerList {
         this.forget(rw);
         continue;
       }
+      if (rw.failed) continue;
       if (rw.crashedAt !== 0) {
         if (rw.neverRestart) {
           this.forget(rw);
           this.notify(rw.notifyPid, rw.slot);
           continue;
         }
-        const due = rw.crashedAt + rw.entry.restartTime * 1000;
+        const due = rw.crashedAt + Math.max(rw.entry.restartTime * 1000, this.s.intensity.backoffMs(rw, now));
         if (now < due) {
           nextRestartAt = Math.min(nextRestartAt, due);
           continue;
         }
       }
       if (!this.s.shouldStartNow(rw.entry.startTime)) continue;
+      if (rw.launches > 0 && !this.s.intensity.admit(rw, now)) {
+        rw.failed = true;
+        this.s.failed(rw);
+        this.notify(rw.notifyPid, rw.slot);
+        continue;
+      }
       rw.crashedAt = 0;
       if (!this.s.launch(rw)) {
         rw.crashedAt = now;

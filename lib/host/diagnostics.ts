@@ -37,6 +37,7 @@ export const CHANNELS = {
   activity: 'bgworker:worker:activity',
   stopped: 'bgworker:worker:stopped',
   crash: 'bgworker:worker:crash',
+  failed: 'bgworker:worker:failed',
   reinitialized: 'bgworker:host:reinitialized',
   exit: 'bgworker:host:exit',
 } as const satisfies Record<EventName, string>;
@@ -50,6 +51,7 @@ export interface DiagnosticsMessages {
   activity: { postmaster: Postmaster; row: ActivityRow };
   stopped: { postmaster: Postmaster; row: ActivityRow };
   crash: { postmaster: Postmaster; row: ActivityRow };
+  failed: { postmaster: Postmaster; row: ActivityRow };
   reinitialized: { postmaster: Postmaster };
   exit: { postmaster: Postmaster; status: number };
 }
@@ -62,6 +64,7 @@ const payload: { [E in EventName]: (...args: PostmasterEvents[E]) => object } = 
   activity: (row) => ({ row }),
   stopped: (row) => ({ row }),
   crash: (row) => ({ row }),
+  failed: (row) => ({ row }),
   reinitialized: () => ({}),
   exit: (status) => ({ status }),
 };

@@ -33,7 +33,7 @@ export interface PostmasterMetrics {
 }
 
 const STATES: Record<WorkerState, true> = {
-  not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true,
+  not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true, failed: true,
 };
 const EXIT_KINDS: Record<LastExit['kind'], true> = { normal: true, error: true, crash: true, hard_stop: true };
 

@@ -65,6 +65,7 @@ import {
 import type { CheckedRegistration } from '../bgworker/sanity.js';
 import { BgWorkerList } from './bgworker-list.js';
 import { DsmRegistry } from './dsm-registry.js';
+import { RestartIntensity, type RestartIntensityOptions } from './restart-intensity.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import { HostLWLock } from './host-lock.js';
 import { consoleLogger } from './logger.js';
@@ -96,6 +97,8 @@ export interface PostmasterOptions {
   hostLatches?: number;
   /** Database settings: defaults for workers' initializeConnection() and the LISTEN connection. */
   database?: DatabaseSettings;
+  /** The restart brake (restart-intensity.ts); false restarts forever, as PostgreSQL does. */
+  restartIntensity?: RestartIntensityOptions | false;
   /** Modules to load into every thread ahead of need (shared_preload_libraries). */
   preload?: Array<string | URL>;
   logger?: Logger;
@@ -125,6 +128,8 @@ export interface PostmasterEvents {
   activity: [row: ActivityRow];
   stopped: [row: ActivityRow];
   crash: [row: ActivityRow];
+  /** A worker exceeded its restart intensity and will not be restarted. */
+  failed: [row: ActivityRow];
   reinitialized: [];
   exit: [status: number];
 }
@@ -164,6 +169,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly children = new Map<number, RegisteredBgWorker>();
   private readonly watchers = new Map<number, Set<() => void>>();
   private readonly dsm = new DsmRegistry();
+  private readonly intensity: RestartIntensity;
   private freeHostProcs: number[] = [];
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped: () => void = () => {};
@@ -190,6 +196,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.wrapLauncher = options.wrapLauncher;
     this.execArgv = options.execArgv;
     this.database = { ...options.database };
+    this.intensity = new RestartIntensity(options.restartIntensity);
   }
 
   // ---------------------------------------------------------------- registration
@@ -541,6 +548,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       notifyHost: (slot) => this.notifyHost(slot),
       sawModule: (url) => this.threads.preload(url),
       sigterm: (rw) => this.signalChild(rw, SIGTERM_PENDING),
+      intensity: this.intensity,
+      failed: (rw) => {
+        this.log.warn(
+          { slot: rw.slot, restarts: rw.launches - 1 },
+          `background worker "${rw.entry.name}" exceeded its restart intensity (${this.intensity.describe()}); it will not be restarted`,
+        );
+        this.emit('failed', rw.row());
+      },
       listChanged: (rw, change) => {
         if (change === 'unregistered') this.notifyHost(rw.slot);
         this.emit(change, rw.row());
@@ -568,7 +583,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.children.set(rw.pid, rw);
     this.array.setPid(rw.slot, rw.pid);
     worker.on('message', (m: WorkerMessage) => this.onWorkerMessage(rw, m));
-    worker.on('error', (err) => (rw.exitError ??= { name: err.name, message: err.message }));
+    worker.on('error', (err) => (rw.exitError ??= toWire(err)));
     worker.once('exit', (code) => {
       this.exits.push({ rw, code });
       this.wake();

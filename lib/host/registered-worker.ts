@@ -27,6 +27,8 @@ export class RegisteredBgWorker {
   stopTimer: NodeJS.Timeout | null = null;
   /** The thread was terminated by the host after ignoring SIGTERM/SIGQUIT. */
   hardStopped = false;
+  /** Refused a relaunch by the restart-intensity brake; never launched again. */
+  failed = false;
   /** What the worker last reported doing (pgstat_report_activity). */
   activity: string | null = null;
   /** LISTEN subscriptions: the port notifications go out on, and the listener's sink. */
@@ -49,6 +51,7 @@ export class RegisteredBgWorker {
   state(hostStopping = false): WorkerState {
     if (this.pid !== 0) return this.stopTimer ? 'stopping' : 'running';
     if (this.terminate) return 'terminated';
+    if (this.failed) return 'failed';
     if (hostStopping) return 'stopped';
     if (this.crashedAt !== 0) return 'waiting_restart';
     return 'not_yet_started';

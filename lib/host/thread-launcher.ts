@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import type { HostMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
 import type { DatabaseSettings } from '../pg/connect.js';
 import type { Segment } from '../shm/segment.js';
-import type { BackgroundWorkerEntry } from '../types.js';
+import type { BackgroundWorkerEntry, WorkerResourceLimits } from '../types.js';
 
 const entryUrl = new URL(`../worker/entry${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 
@@ -54,9 +54,12 @@ export class ThreadLauncher implements Launcher {
   }
 
   launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker {
-    let w = this.spares.values().next().value as Worker | undefined;
+    // A thread's resource limits are fixed when it starts: a worker with limits of its own
+    // gets a thread of its own, started now.
+    const limited = Object.keys(entry.resourceLimits).length > 0;
+    let w = limited ? undefined : (this.spares.values().next().value as Worker | undefined);
     if (w) this.spares.delete(w);
-    else w = this.spawn();
+    else w = this.spawn(limited ? entry.resourceLimits : undefined);
     const m: HostMessage = { type: 'launch', slot, entry, mainArg };
     w.postMessage(m);
     if (!this.retiring) void this.spawnSpare();
@@ -78,9 +81,13 @@ export class ThreadLauncher implements Launcher {
     await Promise.all(gone);
   }
 
-  private spawn(): Worker {
+  private spawn(resourceLimits?: WorkerResourceLimits): Worker {
     const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads], database: this.database };
-    return new Worker(entryUrl, this.execArgv ? { workerData, execArgv: this.execArgv } : { workerData });
+    return new Worker(entryUrl, {
+      workerData,
+      ...(this.execArgv ? { execArgv: this.execArgv } : {}),
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
   }
 
   private spawnSpare(): Promise<void> {

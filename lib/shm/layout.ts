@@ -44,7 +44,7 @@
  *                          host 1→0 (last, Atomics.store)
  *   S_TERMINATE            registrant (exclusive lock) or host      host
  *   S_PID                  host (launch, exit); registrant sets -1  anyone: Atomics.load
- *   S_GENERATION           registrant, exclusive lock, slot free    anyone: Atomics.load
+ *   S64_GENERATION         registrant, exclusive lock, slot free    anyone: Atomics.load
  *   every other S_ field   registrant, exclusive lock, slot free    host copies after seeing in_use
  *
  * Ownership of a slot passes with S_IN_USE (bgworker.c): while 0 the registrants own it and
@@ -59,7 +59,7 @@
 import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
 
 export const SEGMENT_MAGIC = 0x62677731; // "bgw1"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const CACHE_LINE = 64;
 export const REGION_ALIGN = CACHE_LINE;
@@ -110,10 +110,15 @@ export const S_LIBRARY_LEN = 9;
 export const S_FUNCTION_LEN = 10;
 export const S_EXTRA_LEN = 11;
 export const S_ARG_LEN = 12;
+/** Per-worker resource limits (0 = Node's default), in MB: old and young generation, code range, stack. */
+export const S_RL_OLD_GEN = 16;
+export const S_RL_YOUNG_GEN = 17;
+export const S_RL_CODE_RANGE = 18;
+export const S_RL_STACK = 19;
 /** The generation, as a BigInt64 index relative to the slot's first BigInt64. */
 export const S64_GENERATION = 7;
 /** Byte offsets of the variable fields, relative to the slot's start. */
-export const SB_NAME = 64;
+export const SB_NAME = 80;
 export const SB_TYPE = SB_NAME + BGW_MAXLEN;
 export const SB_LIBRARY = SB_TYPE + BGW_MAXLEN;
 export const SB_FUNCTION = SB_LIBRARY + MAXPGPATH;

@@ -10,11 +10,11 @@
  * garbled name, never an out-of-bounds read. Only the host calls `free`.
  */
 import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
-import type { BackgroundWorkerEntry, BgWorkerStartTime } from '../types.js';
+import type { BackgroundWorkerEntry, BgWorkerStartTime, WorkerResourceLimits } from '../types.js';
 import {
   S64_GENERATION, SB_ARG, SB_EXTRA, SB_FUNCTION, SB_LIBRARY, SB_NAME, SB_TYPE, S_ARG_LEN, S_EXTRA_LEN, S_FLAGS,
   S_FUNCTION_LEN, S_IN_USE, S_LIBRARY_LEN, S_NAME_LEN, S_NOTIFY_PID, S_PID, S_RESTART_TIME, S_START_TIME,
-  S_TERMINATE, S_TYPE_LEN, slotOffset,
+  S_RL_CODE_RANGE, S_RL_OLD_GEN, S_RL_STACK, S_RL_YOUNG_GEN, S_TERMINATE, S_TYPE_LEN, slotOffset,
 } from './layout.js';
 import type { Segment } from './segment.js';
 
@@ -79,8 +79,26 @@ export class BackgroundWorkerArray {
     i32[this.i(n, S_EXTRA_LEN)] = entry.extra.length;
     this.seg.u8.set(mainArg, base + SB_ARG);
     i32[this.i(n, S_ARG_LEN)] = mainArg.length;
+    const rl = entry.resourceLimits;
+    i32[this.i(n, S_RL_OLD_GEN)] = rl.maxOldGenerationSizeMb ?? 0;
+    i32[this.i(n, S_RL_YOUNG_GEN)] = rl.maxYoungGenerationSizeMb ?? 0;
+    i32[this.i(n, S_RL_CODE_RANGE)] = rl.codeRangeSizeMb ?? 0;
+    i32[this.i(n, S_RL_STACK)] = rl.stackSizeMb ?? 0;
     Atomics.store(i32, this.i(n, S_TERMINATE), 0);
     Atomics.store(i32, this.i(n, S_PID), pid);
+  }
+
+  private resourceLimits(n: number): WorkerResourceLimits {
+    const rl: WorkerResourceLimits = {};
+    const put = (k: keyof WorkerResourceLimits, field: number) => {
+      const v = this.seg.i32[this.i(n, field)]!;
+      if (v > 0) rl[k] = v;
+    };
+    put('maxOldGenerationSizeMb', S_RL_OLD_GEN);
+    put('maxYoungGenerationSizeMb', S_RL_YOUNG_GEN);
+    put('codeRangeSizeMb', S_RL_CODE_RANGE);
+    put('stackSizeMb', S_RL_STACK);
+    return rl;
   }
 
   /** Registrant: hand the filled slot to the host. */
@@ -109,6 +127,7 @@ export class BackgroundWorkerArray {
       restartTime: i32[this.i(n, S_RESTART_TIME)]!,
       notifyPid: i32[this.i(n, S_NOTIFY_PID)]!,
       extra: this.seg.u8.slice(base + SB_EXTRA, base + SB_EXTRA + extraLen),
+      resourceLimits: this.resourceLimits(n),
     };
     return { entry, mainArg: this.seg.u8.slice(base + SB_ARG, base + SB_ARG + argLen) };
   }

@@ -1,0 +1,81 @@
+/**
+ * Restart intensity, after Erlang/OTP supervisors: PostgreSQL restarts a failing worker
+ * forever (PG-SPEC §8.11, restart storms); a service wants a brake.
+ *
+ * Every relaunch of a worker that ran before is counted, per worker and for the whole host,
+ * in a sliding window of `withinSeconds`. A relaunch that would make a worker's count exceed
+ * `maxRestarts`, or the host's exceed `hostMaxRestarts`, is refused: the worker is marked
+ * failed (state 'failed', event 'failed') and stays registered until terminated.
+ * Relaunches also back off: with k relaunches already in the window the delay is at least
+ * min(backoffMaxMs, backoffBaseMs × 2^(k-1)), on top of bgw_restart_time.
+ *
+ * Defaults: 5 relaunches per worker and 50 per host within 30 s; backoff from 250 ms up to
+ * 30 s. A worker whose restartTime is 6 s or more never trips the per-worker limit;
+ * `restartIntensity: false` restores PostgreSQL's restart-forever behaviour.
+ */
+export interface RestartIntensityOptions {
+  maxRestarts?: number;
+  hostMaxRestarts?: number;
+  withinSeconds?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+const DEFAULTS: Required<RestartIntensityOptions> = {
+  maxRestarts: 5,
+  hostMaxRestarts: 50,
+  withinSeconds: 30,
+  backoffBaseMs: 250,
+  backoffMaxMs: 30_000,
+};
+
+/** One window of relaunch times. */
+class Window {
+  private times: number[] = [];
+  constructor(private readonly spanMs: number) {}
+  count(now: number): number {
+    this.times = this.times.filter((t) => now - t < this.spanMs);
+    return this.times.length;
+  }
+  add(now: number): void {
+    this.times.push(now);
+  }
+}
+
+export class RestartIntensity {
+  private readonly o: Required<RestartIntensityOptions>;
+  private readonly host: Window;
+  private readonly perWorker = new WeakMap<object, Window>();
+
+  constructor(options: RestartIntensityOptions | false | undefined) {
+    this.o = options === false
+      ? { ...DEFAULTS, maxRestarts: Infinity, hostMaxRestarts: Infinity, backoffBaseMs: 0 }
+      : { ...DEFAULTS, ...options };
+    this.host = new Window(this.o.withinSeconds * 1000);
+  }
+
+  private window(worker: object): Window {
+    let w = this.perWorker.get(worker);
+    if (!w) this.perWorker.set(worker, (w = new Window(this.o.withinSeconds * 1000)));
+    return w;
+  }
+
+  /** The backoff a relaunch of `worker` waits at least, after its last stop. */
+  backoffMs(worker: object, now: number): number {
+    const k = this.window(worker).count(now);
+    return k === 0 || this.o.backoffBaseMs === 0 ? 0 : Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** (k - 1));
+  }
+
+  /** Count a relaunch, or refuse it when a limit would be exceeded. */
+  admit(worker: object, now: number): boolean {
+    const w = this.window(worker);
+    if (w.count(now) >= this.o.maxRestarts || this.host.count(now) >= this.o.hostMaxRestarts) return false;
+    w.add(now);
+    this.host.add(now);
+    return true;
+  }
+
+  describe(): string {
+    return `${this.o.maxRestarts} per worker / ${this.o.hostMaxRestarts} per host within ${this.o.withinSeconds} s`;
+  }
+}
