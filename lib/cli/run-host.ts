@@ -7,13 +7,14 @@
  *   SIGHUP   reloadConfig(): SIGHUP to every running worker
  *
  * A later, more severe signal escalates a shutdown already under way (the host keeps the
- * most severe request). Resolves with the host's exit status: 0 after a clean shutdown,
+ * most severe request). A request that arrives while start() runs is carried out once it
+ * has resolved: a host asked to shut down before it has started would otherwise go on. Resolves with the host's exit status: 0 after a clean shutdown,
  * 1 if it died (a crash with restartAfterCrash off). Every handler and timer it installs is
  * removed before it resolves, so the process can end by itself.
  */
 import { observePostmaster } from '../host/diagnostics.js';
 import { Postmaster } from '../host/postmaster.js';
-import type { Logger, ShutdownMode } from '../types.js';
+import type { ShutdownMode } from '../types.js';
 import type { HostConfig } from './config.js';
 import type { HostView } from './host-view.js';
 
@@ -40,14 +41,27 @@ export async function runHost(o: RunHostOptions): Promise<number> {
   observePostmaster(pm);
   o.view.attach(pm);
   const exited = new Promise<number>((res) => pm.once('exit', res));
-  const removeHandlers = installHandlers(pm, o.signals, o.view.logger);
-  const timer = o.stopAfterMs ? setTimeout(() => requestShutdown(pm, o.view.logger, 'fast', 'time is up'), o.stopAfterMs) : null;
+  const log = o.view.logger;
+  // Assigned below, in the same turn, before any handler or timer can run.
+  let started: Promise<void> = Promise.resolve();
+  const whenStarted = (fn: () => void): void => void started.then(fn, () => undefined);
+  const shutdown = (mode: ShutdownMode, why: string): void => {
+    log.info({ signal: why, mode }, `received ${mode} shutdown request`);
+    whenStarted(() => void pm.shutdown(mode));
+  };
+  const reload = (): void => {
+    log.info({ signal: 'SIGHUP' }, 'received SIGHUP, reloading configuration');
+    whenStarted(() => pm.reloadConfig());
+  };
+  const removeHandlers = installHandlers(o.signals, shutdown, reload);
+  const timer = o.stopAfterMs ? setTimeout(() => shutdown('fast', 'time is up'), o.stopAfterMs) : null;
   const cleanUp = (): void => {
     removeHandlers();
     if (timer) clearTimeout(timer);
   };
+  started = pm.start();
   try {
-    await pm.start();
+    await started;
   } catch (err) {
     cleanUp();
     throw err;
@@ -58,22 +72,13 @@ export async function runHost(o: RunHostOptions): Promise<number> {
   return status;
 }
 
-function installHandlers(pm: Postmaster, signals: SignalSource, log: Logger): () => void {
-  const handlers = new Map<NodeJS.Signals, () => void>();
+function installHandlers(signals: SignalSource, shutdown: (mode: ShutdownMode, why: string) => void, reload: () => void): () => void {
+  const handlers = new Map<NodeJS.Signals, () => void>([['SIGHUP', reload]]);
   for (const [sig, mode] of Object.entries(SHUTDOWN_SIGNALS) as Array<[NodeJS.Signals, ShutdownMode]>) {
-    handlers.set(sig, () => requestShutdown(pm, log, mode, sig));
+    handlers.set(sig, () => shutdown(mode, sig));
   }
-  handlers.set('SIGHUP', () => {
-    log.info({ signal: 'SIGHUP' }, 'received SIGHUP, reloading configuration');
-    pm.reloadConfig();
-  });
   for (const [sig, fn] of handlers) signals.on(sig, fn);
   return () => {
     for (const [sig, fn] of handlers) signals.off(sig, fn);
   };
-}
-
-function requestShutdown(pm: Postmaster, log: Logger, mode: ShutdownMode, why: string): void {
-  log.info({ signal: why, mode }, `received ${mode} shutdown request`);
-  void pm.shutdown(mode);
 }

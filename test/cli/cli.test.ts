@@ -71,8 +71,8 @@ t.test('the activity table, with module paths relative to the config file', asyn
   t.match(cli.stdout(), /host exited with status 0\n$/);
 });
 
-t.test('--seconds stops the host by itself', async (t) => {
-  const cli = runCli(t, ['--seconds', '0.3', writeConfig(t.testdir(), { ...base, workers: [waiter] })]);
+t.test('--seconds stops the host by itself, even before it has finished starting', async (t) => {
+  const cli = runCli(t, ['--seconds', '0.001', writeConfig(t.testdir(), { ...base, workers: [waiter] })]);
   t.equal(await cli.exited, 0);
   t.ok(hasLine({ msg: 'received fast shutdown request', signal: 'time is up' })(cli.stdout()), 'not a TTY: JSON lines by default');
 });
