@@ -1,0 +1,22 @@
+/**
+ * `npm start`: the demo run by the bgworker CLI from workers/demo/bgworker.json — counters
+ * under one LWLock, a ticker that hears SIGHUP, and a checker registered every two seconds
+ * by the scheduler worker, each check finding the total equal to the sum of the counters.
+ */
+import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { hasLine, jsonLines, runCli } from '../helpers/cli.js';
+
+const config = fileURLToPath(new URL('../../workers/demo/bgworker.json', import.meta.url));
+const checks = (out: string) => jsonLines(out).filter((l) => l['type'] === 'checker' && typeof l['worker'] === 'string');
+
+t.test('the demo through the CLI: checks every two seconds, a SIGHUP reload, Ctrl-C', async (t) => {
+  const cli = runCli(t, ['--output', 'json', config]);
+  await cli.waitFor((s) => checks(s).length >= 2);
+  for (const c of checks(cli.stdout())) t.match(c['msg'], /^check #\d+: total (\d+), sum of counters \1$/);
+  cli.child.kill('SIGHUP');
+  await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'ticker' }));
+  cli.child.kill('SIGINT');
+  t.equal(await cli.exited, 0);
+  t.match(jsonLines(cli.stdout()).at(-1), { event: 'exit', status: 0 });
+});
