@@ -17,7 +17,8 @@
  * to check, when the CLI constructs it and registers the workers. Module and preload paths
  * are resolved against the config file's folder, `file:` URLs are kept. Flags may be a
  * number or a list of flag names; startTime a number or a BgWorkerStartTime name; extra a
- * base64 string. `database` is handed to the host as its database option.
+ * base64 string. `database` is handed to the host as its database option; `restartIntensity`
+ * (an object of numbers, or false) and a worker's `resourceLimits` (megabytes) likewise.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -39,8 +40,8 @@ const FLAGS: Record<string, number> = {
   BGWORKER_SHMEM_ACCESS, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_INTERRUPTIBLE, BGWORKER_CLASS_PARALLEL,
 };
 const INT_OPTIONS = ['maxWorkerProcesses', 'maxParallelWorkers', 'terminateGraceMs', 'quitGraceMs', 'spareThreads', 'mainArgBytes', 'hostLatches'] as const;
-const HOST_FIELDS = new Set<string>([...INT_OPTIONS, 'restartAfterCrash', 'shmem', 'locks', 'preload', 'execArgv', 'database', 'workers']);
-const WORKER_FIELDS = new Set(['name', 'type', 'module', 'function', 'flags', 'startTime', 'restartTime', 'mainArg', 'extra']);
+const HOST_FIELDS = new Set<string>([...INT_OPTIONS, 'restartAfterCrash', 'restartIntensity', 'shmem', 'locks', 'preload', 'execArgv', 'database', 'workers']);
+const WORKER_FIELDS = new Set(['name', 'type', 'module', 'function', 'flags', 'startTime', 'restartTime', 'mainArg', 'extra', 'resourceLimits']);
 
 /** Read and check a config file. @throws {BGW_ERR_CONFIG_INVALID} */
 export function loadConfig(path: string): HostConfig {
@@ -77,6 +78,7 @@ function hostOptions(o: Json, baseDir: string): PostmasterOptions {
     if (v !== undefined) options[k] = v;
   }
   assign(options, 'restartAfterCrash', optional(o, 'restartAfterCrash', (v) => boolean(v, 'restartAfterCrash')));
+  assign(options, 'restartIntensity', optional(o, 'restartIntensity', (v) => (v === false ? false : numberRecord(v, 'restartIntensity'))));
   assign(options, 'shmem', optional(o, 'shmem', (v) => numberRecord(v, 'shmem')));
   assign(options, 'locks', optional(o, 'locks', (v) => strings(v, 'locks')));
   assign(options, 'preload', optional(o, 'preload', (v) => strings(v, 'preload').map((p) => modulePath(p, baseDir))));
@@ -97,6 +99,7 @@ function worker(v: unknown, where: string, baseDir: string): BackgroundWorker {
   assign(w, 'flags', optional(o, 'flags', (x) => flags(x, `${where}.flags`)));
   assign(w, 'startTime', optional(o, 'startTime', (x) => startTime(x, `${where}.startTime`)));
   assign(w, 'restartTime', optional(o, 'restartTime', (x) => number(x, `${where}.restartTime`)));
+  assign(w, 'resourceLimits', optional(o, 'resourceLimits', (x) => numberRecord(x, `${where}.resourceLimits`)));
   assign(w, 'extra', optional(o, 'extra', (x) => new Uint8Array(Buffer.from(string(x, `${where}.extra`), 'base64'))));
   if ('mainArg' in o) w.mainArg = o['mainArg'];
   return w;

@@ -45,6 +45,7 @@ function attachEvents(pm: Postmaster, write: Write): void {
   pm.on('activity', row('activity', 'debug', (r) => `worker "${r.name}": ${r.activity ?? 'idle'}`));
   pm.on('stopped', row('stopped', 'info', (r) => `worker "${r.name}" stopped${r.lastExit ? ` (${r.lastExit.kind}, exit code ${r.lastExit.code})` : ''}`));
   pm.on('crash', row('crash', 'warn', (r) => `worker "${r.name}" crashed`));
+  pm.on('failed', row('failed', 'error', (r) => `worker "${r.name}" failed: past its restart intensity, not restarted`));
   pm.on('reinitialized', () => write('info', { event: 'reinitialized' }, 'shared memory reinitialized'));
   pm.on('exit', (status) => write(status === 0 ? 'info' : 'error', { event: 'exit', status }, `host exited with status ${status}`));
 }

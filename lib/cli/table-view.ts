@@ -46,7 +46,7 @@ export function tableView(out: NodeJS.WritableStream, o: TableViewOptions): Host
     attach: (host) => {
       pm = host;
       timer = setInterval(draw, o.intervalMs).unref();
-      for (const e of ['phase', 'registered', 'unregistered', 'started', 'stopped', 'crash', 'reinitialized'] as const) host.on(e, schedule);
+      for (const e of ['phase', 'registered', 'unregistered', 'started', 'stopped', 'crash', 'failed', 'reinitialized'] as const) host.on(e, schedule);
     },
     close: (status) => {
       if (timer) clearInterval(timer);

@@ -12,6 +12,7 @@
  *   bgworker:worker:activity      { postmaster, row }      a worker reported what it is doing
  *   bgworker:worker:stopped       { postmaster, row }      its thread ended; row.lastExit says how
  *   bgworker:worker:crash         { postmaster, row }      a crash that begins a crash-restart cycle
+ *   bgworker:worker:failed        { postmaster, row }      past its restart intensity: not restarted
  *   bgworker:host:reinitialized   { postmaster }           shared memory rebuilt after a crash cycle
  *   bgworker:host:exit            { postmaster, status }   the host is gone: 0 stopped, 1 died
  *

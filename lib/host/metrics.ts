@@ -13,7 +13,7 @@
  * Counters are kept from the host's events, from the moment of the call: worker starts,
  * restarts (a start of a worker that has run before) and exits by kind, labelled with the
  * worker's `type` (bgw_type: a grouping name, so the label set stays small; names of
- * dynamic workers would not); crashes that began a crash-restart cycle, and the cycles
+ * dynamic workers would not), and workers failed past their restart intensity; crashes that began a crash-restart cycle, and the cycles
  * completed. Gauges are read from activity() at render time: slots used and free, workers
  * by state, and whether the host is up. The host never learns about the metrics: they are
  * listeners on its events, removed by close(). Call everything on the host thread.
@@ -40,6 +40,7 @@ const EXIT_KINDS: Record<LastExit['kind'], true> = { normal: true, error: true, 
 interface Counts {
   starts: Map<string, number>;
   restarts: Map<string, number>;
+  failures: Map<string, number>;
   /** type → kind → exits */
   exits: Map<string, Map<string, number>>;
   crashes: number;
@@ -52,7 +53,7 @@ interface Counts {
  */
 export function postmasterMetrics(pm: Postmaster, options: Pick<PostmasterOptions, 'maxWorkerProcesses'> = {}): PostmasterMetrics {
   const slots = options.maxWorkerProcesses ?? DEFAULT_MAX_WORKER_PROCESSES;
-  const counts: Counts = { starts: new Map(), restarts: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
+  const counts: Counts = { starts: new Map(), restarts: new Map(), failures: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
   const onStarted = (row: ActivityRow): void => {
     bump(counts.starts, row.type);
     if (row.restarts > 0) bump(counts.restarts, row.type);
@@ -61,13 +62,14 @@ export function postmasterMetrics(pm: Postmaster, options: Pick<PostmasterOption
   const onStopped = (row: ActivityRow): void => {
     if (row.lastExit) bump(exitsOf(counts, row.type), row.lastExit.kind);
   };
+  const onFailed = (row: ActivityRow): void => bump(counts.failures, row.type);
   const onCrash = (): void => void counts.crashes++;
   const onReinitialized = (): void => void counts.crashRestarts++;
-  pm.on('started', onStarted).on('stopped', onStopped).on('crash', onCrash).on('reinitialized', onReinitialized);
+  pm.on('started', onStarted).on('stopped', onStopped).on('failed', onFailed).on('crash', onCrash).on('reinitialized', onReinitialized);
   return {
     render: () => render(pm, slots, counts),
     close: () => {
-      pm.off('started', onStarted).off('stopped', onStopped).off('crash', onCrash).off('reinitialized', onReinitialized);
+      pm.off('started', onStarted).off('stopped', onStopped).off('failed', onFailed).off('crash', onCrash).off('reinitialized', onReinitialized);
     },
   };
 }
@@ -99,6 +101,7 @@ function render(pm: Postmaster, slots: number, counts: Counts): string {
     ...metric('bgworker_workers', 'gauge', 'Registered workers by state.', [...byState].map(([state, n]) => sample({ state }, n))),
     ...metric('bgworker_worker_starts_total', 'counter', 'Worker threads launched.', perType(counts.starts)),
     ...metric('bgworker_worker_restarts_total', 'counter', 'Launches of a worker that had run before.', perType(counts.restarts)),
+    ...metric('bgworker_worker_failures_total', 'counter', 'Workers past their restart intensity, no longer restarted.', perType(counts.failures)),
     ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop.', exits),
     ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
     ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),

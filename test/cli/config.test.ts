@@ -13,27 +13,30 @@ t.test('every host option and registration field', async (t) => {
   const c = parse({
     maxWorkerProcesses: 4, maxParallelWorkers: 2, terminateGraceMs: 100, quitGraceMs: 200, spareThreads: 0, mainArgBytes: 64, hostLatches: 1,
     restartAfterCrash: false, shmem: { stats: 64 }, locks: ['stats'], preload: ['lib/pre.js'], execArgv: ['--import', 'tsx'],
-    database: { host: '127.0.0.1', database: 'app' },
+    database: { host: '127.0.0.1', database: 'app' }, restartIntensity: { maxRestarts: 3, withinSeconds: 60 },
     workers: [
       { name: 'a', type: 'collector', module: './a.js', function: 'run', flags: ['BGWORKER_SHMEM_ACCESS', 'BGWORKER_BACKEND_DATABASE_CONNECTION'],
-        startTime: 'RecoveryFinished', restartTime: 5, mainArg: { n: [1, 2] }, extra: Buffer.from([1, 2, 3]).toString('base64') },
+        startTime: 'RecoveryFinished', restartTime: 5, mainArg: { n: [1, 2] }, extra: Buffer.from([1, 2, 3]).toString('base64'),
+        resourceLimits: { maxOldGenerationSizeMb: 64 } },
       { name: 'b', module: file, flags: 1, startTime: 0 },
     ],
   });
   t.same(c.options, {
     maxWorkerProcesses: 4, maxParallelWorkers: 2, terminateGraceMs: 100, quitGraceMs: 200, spareThreads: 0, mainArgBytes: 64, hostLatches: 1,
     restartAfterCrash: false, shmem: { stats: 64 }, locks: ['stats'], preload: ['/srv/app/lib/pre.js'], execArgv: ['--import', 'tsx'],
-    database: { host: '127.0.0.1', database: 'app' },
+    database: { host: '127.0.0.1', database: 'app' }, restartIntensity: { maxRestarts: 3, withinSeconds: 60 },
   });
   t.same(c.workers, [
     { name: 'a', module: '/srv/app/a.js', type: 'collector', function: 'run', flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-      startTime: BgWorkerStartTime.RecoveryFinished, restartTime: 5, extra: new Uint8Array([1, 2, 3]), mainArg: { n: [1, 2] } },
+      startTime: BgWorkerStartTime.RecoveryFinished, restartTime: 5, resourceLimits: { maxOldGenerationSizeMb: 64 }, extra: new Uint8Array([1, 2, 3]),
+      mainArg: { n: [1, 2] } },
     { name: 'b', module: file, flags: 1, startTime: 0 },
   ]);
 });
 
 t.test('an empty object is a host with defaults and no workers', async (t) => {
   t.same(parse({}), { options: {}, workers: [] });
+  t.same(parse({ restartIntensity: false }).options, { restartIntensity: false }, 'restart forever, as PostgreSQL');
 });
 
 t.test('mistakes are BGW_ERR_CONFIG_INVALID, naming the field', async (t) => {
@@ -43,6 +46,7 @@ t.test('mistakes are BGW_ERR_CONFIG_INVALID, naming the field', async (t) => {
     [{ maxWorkerProcesses: '4' }, /maxWorkerProcesses must be a number/],
     [{ restartAfterCrash: 'no' }, /restartAfterCrash must be true or false/],
     [{ shmem: { a: '1' } }, /shmem\.a must be a number/],
+    [{ restartIntensity: true }, /restartIntensity must be an object/],
     [{ locks: 'a' }, /locks must be an array/],
     [{ execArgv: [1] }, /execArgv\[0\] must be a string/],
     [{ database: 'postgres://' }, /database must be an object/],

@@ -18,7 +18,7 @@ function record(t: Test): Seen[] {
 }
 
 t.test('every Postmaster event has a channel, named bgworker:host:* or bgworker:worker:*', async (t) => {
-  const events: Array<keyof PostmasterEvents> = ['phase', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'reinitialized', 'exit'];
+  const events: Array<keyof PostmasterEvents> = ['phase', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'failed', 'reinitialized', 'exit'];
   t.same(Object.keys(CHANNELS).sort(), [...events].sort());
   for (const name of Object.values(CHANNELS)) t.match(name, /^bgworker:(host|worker):[a-z]+$/);
 });

@@ -16,7 +16,7 @@ function value(text: string, series: string): number | undefined {
 t.test('before start: every family is described, the host is down and every slot is free', async (t) => {
   const options = { maxWorkerProcesses: 5 };
   const text = postmasterMetrics(makeHost(t, options), options).render();
-  for (const m of ['host_up', 'slots_used', 'slots_free', 'workers', 'worker_starts_total', 'worker_restarts_total', 'worker_exits_total', 'crashes_total', 'crash_restarts_total']) {
+  for (const m of ['host_up', 'slots_used', 'slots_free', 'workers', 'worker_starts_total', 'worker_restarts_total', 'worker_failures_total', 'worker_exits_total', 'crashes_total', 'crash_restarts_total']) {
     t.match(text, new RegExp(`^# HELP bgworker_${m} .+\\n# TYPE bgworker_${m} (gauge|counter)$`, 'm'), m);
   }
   t.equal(value(text, 'bgworker_host_up'), 0);
@@ -97,4 +97,16 @@ t.test('mounted in a plain node:http server', async (t) => {
   const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
   t.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
   t.equal(value(await res.text(), 'bgworker_host_up'), 1);
+});
+
+t.test('a worker past its restart intensity is counted as a failure', async (t) => {
+  const pm = makeHost(t, { restartIntensity: { maxRestarts: 1, withinSeconds: 60, backoffBaseMs: 0 } });
+  const metrics = postmasterMetrics(pm);
+  pm.registerBackgroundWorker({ name: 'thrower', type: 'throwing', module: fixture('throw-at-once'), flags: S, restartTime: 0 });
+  const failed = nextEvent(pm, 'failed');
+  await pm.start();
+  await failed;
+  const text = metrics.render();
+  t.equal(value(text, 'bgworker_worker_failures_total{type="throwing"}'), 1);
+  t.equal(value(text, 'bgworker_workers{state="failed"}'), 1);
 });
