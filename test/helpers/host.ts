@@ -7,7 +7,7 @@
  * Coverage still maps back to lib/ through the source maps.
  */
 import type { Test } from 'tap';
-import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
+import { Postmaster, silentLogger, type ActivityRow, type PostmasterOptions } from '../../dist/lib/index.js';
 
 // tap puts its process-info loader in NODE_OPTIONS, which worker threads would inherit and
 // which makes every ESM thread start spin up a loader thread of its own.
@@ -36,4 +36,9 @@ export function nextEvent<A extends unknown[]>(
     };
     emitter.on(name, f);
   });
+}
+
+/** The activity row of the next stop of the worker called `name`. */
+export function stoppedRow(pm: Postmaster, name: string): Promise<ActivityRow> {
+  return nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === name).then(([r]) => r);
 }

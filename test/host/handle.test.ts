@@ -5,14 +5,12 @@
 import t from 'tap';
 import {
   BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow,
-  type BackgroundWorker, type Postmaster,
+  type BackgroundWorker,
 } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const waiting: BackgroundWorker = { name: 'waiting', module: fixture('wait-for-terminate'), flags: S };
-const stoppedRow = (pm: Postmaster, name: string) =>
-  nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === name).then(([r]) => r);
 
 t.test('a worker registrant is woken by the start notification and sees STARTED with the pid (checklist 14)', async (t) => {
   const pm = makeHost(t, { shmem: { test: 256 } });
@@ -178,6 +176,7 @@ t.test('waiters get POSTMASTER_DIED when the host dies (checklist 26)', async (t
   await pm.start({ ready: false });
   const never = await pm.registerDynamicBackgroundWorker({ ...waiting, startTime: BgWorkerStartTime.RecoveryFinished });
   const hostWait = never!.waitForStartup();
+  const childStarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'child');
   const registrant = await pm.registerDynamicBackgroundWorker({
     name: 'registrant',
     module: fixture('registrant'),
@@ -185,7 +184,7 @@ t.test('waiters get POSTMASTER_DIED when the host dies (checklist 26)', async (t
     mainArg: { base: 0, child: fixture('wait-for-terminate'), childArg: undefined, then: 'shutdown' },
   });
   await registrant!.waitForStartup();
-  await nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'child');
+  await childStarted;
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 2 } });
   const [status] = await nextEvent<[number]>(pm, 'exit');
   t.equal(status, 1, 'the host exits with status 1');

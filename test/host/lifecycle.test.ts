@@ -5,14 +5,12 @@
 import t from 'tap';
 import {
   BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow,
-  type BackgroundWorker, type Launcher, type Postmaster,
+  type BackgroundWorker, type Launcher,
 } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const waiting: BackgroundWorker = { name: 'waiting', module: fixture('wait-for-terminate'), flags: S };
-const stopped = (pm: Postmaster, name: string) =>
-  nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === name).then(([r]) => r);
 
 t.test('workers launch in the phase their start time names (checklist 27)', async (t) => {
   const pm = makeHost(t);
@@ -132,7 +130,7 @@ t.test('exit classification (checklist 32 and the exit table of §3.5)', async (
       pm.on('crash', () => crashCycles++);
       await pm.start();
       const h = await pm.registerDynamicBackgroundWorker(w);
-      const row = await stopped(pm, 'x');
+      const row = await stoppedRow(pm, 'x');
       await h!.waitForShutdown();
       t.equal(row.lastExit?.code, code, 'exit code');
       t.equal(row.lastExit?.kind, kind, 'classified');
@@ -150,7 +148,7 @@ t.test('a crash of a worker without shared memory restarts only that worker', as
   await pm.start();
   let crashCycles = 0;
   pm.on('crash', () => crashCycles++);
-  const first = stopped(pm, 'x');
+  const first = stoppedRow(pm, 'x');
   const restarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'x' && r.restarts === 1);
   const h = await pm.registerDynamicBackgroundWorker({ name: 'x', module: fixture('process-exit'), mainArg: { code: 2 }, restartTime: 0 });
   t.equal((await first).lastExit?.kind, 'crash');
@@ -168,7 +166,7 @@ t.test('a terminate that arrives before the entry runs is delivered, not lost (c
   const s = await h!.waitForStartup();
   t.equal(s.status, BgwHandleStatus.Started);
   await h!.terminate();
-  const row = await stopped(pm, 'waiting');
+  const row = await stoppedRow(pm, 'waiting');
   t.equal(row.lastExit?.error?.code, 'BGW_ERR_ADMIN_SHUTDOWN', 'taken by the default handler');
   t.equal(row.lastExit?.kind, 'error', 'not a hard stop');
 });
@@ -183,7 +181,7 @@ t.test('SIGTERM while sleeping in WaitLatch: wakes, exits 1 with the administrat
     const h = await pm.registerDynamicBackgroundWorker({ name: module, module: fixture(module), flags: S });
     await h!.waitForStartup();
     await h!.terminate();
-    const row = await stopped(pm, module);
+    const row = await stoppedRow(pm, module);
     t.equal(row.lastExit?.code, 1, `${module}: exit 1`);
     t.ok(lines.includes(`terminating background worker "${module}" due to administrator command`), `${module}: logged`);
     await pm.shutdown();
@@ -196,7 +194,7 @@ t.test('a custom SIGTERM handler ends the worker with exit 0', async (t) => {
   const h = await pm.registerDynamicBackgroundWorker({ name: 'graceful', module: fixture('graceful-sigterm'), flags: S, restartTime: 0 });
   await h!.waitForStartup();
   await h!.terminate();
-  const row = await stopped(pm, 'graceful');
+  const row = await stoppedRow(pm, 'graceful');
   t.equal(row.lastExit?.kind, 'normal');
 });
 
@@ -205,7 +203,7 @@ t.test('config reload reaches handlers and leaves other workers alone (checklist
   pm.registerBackgroundWorker(waiting);
   pm.registerBackgroundWorker({ name: 'reloads', module: fixture('reload-once'), flags: S, mainArg: { cell: 0 } });
   await pm.start();
-  const done = stopped(pm, 'reloads');
+  const done = stoppedRow(pm, 'reloads');
   pm.reloadConfig();
   const row = await done;
   t.equal(row.lastExit?.kind, 'normal');
@@ -226,7 +224,7 @@ t.test('fast shutdown (checklist 36)', async (t) => {
   t.equal((await unstartedWait).status, BgwHandleStatus.Stopped, 'the unstarted worker with a waiter is forgotten');
   const late = await pm.registerDynamicBackgroundWorker(waiting);
   t.equal((await late!.waitForStartup()).status, BgwHandleStatus.Stopped, 'a registration after shutdown began is rejected');
-  const row = await stopped(pm, 'stubborn');
+  const row = await stoppedRow(pm, 'stubborn');
   t.equal(row.lastExit?.kind, 'hard_stop', 'SIGTERM ignored past the grace period: hard stop, reported');
   await done;
   t.equal(pm.pmState, 'stopped');
@@ -240,7 +238,7 @@ t.test('smart shutdown waits for sessions; workers still launch meanwhile (check
   t.throws(() => pm.openSession(), { code: 'BGW_ERR_SHUTTING_DOWN' });
   const h = await pm.registerDynamicBackgroundWorker(waiting);
   t.equal((await h!.waitForStartup()).status, BgwHandleStatus.Started, 'a worker registered now still launches');
-  const row = stopped(pm, 'waiting');
+  const row = stoppedRow(pm, 'waiting');
   session.end();
   t.equal((await row).lastExit?.error?.code, 'BGW_ERR_ADMIN_SHUTDOWN', 'then it gets SIGTERM as in fast');
   await done;

@@ -5,12 +5,10 @@
  */
 import t from 'tap';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION as DB, BGWORKER_SHMEM_ACCESS as SHM, type ActivityRow } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
 
-const stoppedRow = (pm: ReturnType<typeof makeHost>, name: string) =>
-  nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === name).then(([r]) => r);
 
 t.test('a database worker connects once, as the host configured, and shows in pg_stat_activity', async (t) => {
   const client = await requirePg(t);
