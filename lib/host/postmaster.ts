@@ -257,7 +257,9 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
    * RecoveryFinished until ready() is called.
    */
   async start(opts: { ready?: boolean } = {}): Promise<void> {
-    if (this.state !== 'init') throw new InvalidOptionError('start() was already called');
+    if (this.state !== 'init' || this.stoppedPromise) throw new InvalidOptionError('start() was already called');
+    // Created first, so that a shutdown() requested while start() runs waits for it and then happens.
+    this.stoppedPromise = new Promise((res) => (this.resolveStopped = res));
     this.readyDeclared = opts.ready !== false;
     const layout = computeLayout(
       this.opts.maxWorkerProcesses,
@@ -278,7 +280,6 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.list = this.makeList();
     this.handleHost = this.makeHandleHost();
     this.copyStaticsIntoSlots();
-    this.stoppedPromise = new Promise((res) => (this.resolveStopped = res));
     await this.threads.start([...this.preloads, ...this.statics.map((r) => r.entry.libraryName)]);
     this.enterPhase('startup');
     this.enterPhase('hot_standby');
@@ -297,7 +298,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** Request a shutdown; the most severe request wins. Resolves when every thread is gone. */
   shutdown(mode: ShutdownMode = 'fast'): Promise<void> {
     if (!(mode in SEVERITY)) throw new InvalidOptionError(`unknown shutdown mode "${String(mode)}"; use smart, fast or immediate`);
-    if (this.state === 'init') {
+    if (!this.stoppedPromise) {
       this.state = 'stopped';
       return Promise.resolve();
     }

@@ -271,3 +271,14 @@ t.test('host death while workers wait (checklist 39)', async (t) => {
   t.equal(pm.shmem('test').int32[2], 16, 'WL_POSTMASTER_DEATH: WaitLatch returned that bit');
   t.equal(rows.find((r) => r.name === 'returns')?.lastExit?.kind, 'normal');
 });
+
+t.test('a shutdown requested while start() runs happens once start() is done', async (t) => {
+  const pm = makeHost(t);
+  pm.registerBackgroundWorker(waiting);
+  const starting = pm.start();
+  const stopping = pm.shutdown('fast');
+  await starting;
+  await stopping;
+  t.equal(pm.pmState, 'stopped');
+  t.equal(pm.activity()[0]?.state, 'stopped');
+});

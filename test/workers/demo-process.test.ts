@@ -1,5 +1,5 @@
 /**
- * `npm start` as a user runs it: a separate node process running the demo host, stopped
+ * The embedded demo as a user runs it: a separate node process running the demo host, stopped
  * with SIGINT (fast shutdown), which must then exit by itself with status 0 — no stray
  * thread or handle keeps it alive.
  */

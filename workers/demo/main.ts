@@ -1,5 +1,7 @@
 /**
- * The demo host (`npm start`): no database needed. It runs
+ * The demo as an embedded host — what a service does with the API (`node
+ * dist/workers/demo/main.js`; `npm start` runs the same workers through the bgworker CLI
+ * from bgworker.json). No database needed. It runs
  *   - three counter workers adding to a shared-memory total under one LWLock,
  *   - a latch-driven ticker (SIGHUP to the process reloads it),
  *   - every two seconds a dynamically registered one-shot worker that checks the counters,
