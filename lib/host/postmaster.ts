@@ -165,7 +165,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private sessions = 0;
   private startWorkerNeeded = false;
   private nextRestartAt = Infinity;
-  private readonly exits: Array<{ rw: RegisteredBgWorker; code: number }> = [];
+  /** Exits to reap: reported on a worker's orderly path, or seen as its thread's 'exit'. */
+  private readonly exits: Array<{ rw: RegisteredBgWorker; worker: Worker; code: number }> = [];
+  /** Every thread started for a worker and not yet gone: shutdown and reinit wait for them. */
+  private readonly liveThreads = new Set<Worker>();
   private readonly children = new Map<number, RegisteredBgWorker>();
   private readonly watchers = new Map<number, Set<() => void>>();
   private readonly dsm = new DsmRegistry();
@@ -583,10 +586,12 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     rw.exitError = null;
     this.children.set(rw.pid, rw);
     this.array.setPid(rw.slot, rw.pid);
-    worker.on('message', (m: WorkerMessage) => this.onWorkerMessage(rw, m));
+    this.liveThreads.add(worker);
+    worker.on('message', (m: WorkerMessage) => this.onWorkerMessage(rw, worker, m));
     worker.on('error', (err) => (rw.exitError ??= toWire(err)));
     worker.once('exit', (code) => {
-      this.exits.push({ rw, code });
+      this.liveThreads.delete(worker);
+      this.exits.push({ rw, worker, code });
       this.wake();
     });
     this.log.debug({ slot: rw.slot, pid: rw.pid }, `starting background worker process "${rw.entry.name}"`);
@@ -594,11 +599,15 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     return true;
   }
 
-  private onWorkerMessage(rw: RegisteredBgWorker, m: WorkerMessage): void {
+  private onWorkerMessage(rw: RegisteredBgWorker, worker: Worker, m: WorkerMessage): void {
     if (m.type === 'log') {
       this.log[m.level]({ ...m.fields, worker: rw.entry.name, type: rw.entry.type, pid: rw.pid, slot: rw.slot }, m.msg);
     } else if (m.type === 'exit-report') {
+      // The orderly path is complete (dead-man switch back to ASSIGNED, locks released):
+      // reap now rather than after the thread's teardown, which can take tens of ms.
       if (m.error) rw.exitError = m.error;
+      this.exits.push({ rw, worker, code: m.code });
+      this.wake();
     } else if (m.type === 'dsm' || m.type === 'dsm-release') {
       this.onDsmMessage(rw, m);
     } else if (m.type === 'activity') {
@@ -609,9 +618,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     }
   }
 
-  /** CleanupBackend for every thread that exited since the last pass. */
+  /** CleanupBackend for every worker that exited since the last pass, once per worker life. */
   private reapChildren(): void {
-    for (let e = this.exits.shift(); e; e = this.exits.shift()) this.cleanupBackend(e.rw, e.code);
+    for (let e = this.exits.shift(); e; e = this.exits.shift()) {
+      if (e.rw.worker === e.worker) this.cleanupBackend(e.rw, e.code);
+    }
   }
 
   private cleanupBackend(rw: RegisteredBgWorker, code: number): void {
@@ -732,7 +743,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.state = 'wait_backends';
       this.emit('phase', this.state);
     }
-    if (this.children.size > 0) return;
+    if (this.children.size > 0 || this.liveThreads.size > 0) return;
     if (this.state === 'wait_backends') return this.finishShutdown('stopped', 0);
     if (this.fatalError) {
       if (!this.opts.restartAfterCrash) return this.finishShutdown('dead', 1);
