@@ -22,8 +22,10 @@
  * handed over (lwlock.c does the same).
  *
  * Worker threads acquire with blocking waits (`acquire`); the host thread never blocks and
- * uses `acquireAsync`. Every thread keeps the list of locks it holds (`heldLWLocks`) so
- * the error and exit paths can release them all (LWLockReleaseAll). A thread that dies
+ * uses `acquireAsync`. Every thread keeps the list of locks it holds so the error and exit
+ * paths can release them all (LWLockReleaseAll). A lock object knows whether this thread
+ * holds it, so taking it twice is refused instead of deadlocking; use one object per lock
+ * per thread (ShmemDirectory hands out the same one every time). A thread that dies
  * without running that path leaves the lock held: the host treats the death as a crash and
  * reinitializes shared memory, which is what frees the lock (PG-SPEC §4.6).
  */
@@ -41,8 +43,14 @@ export type LWLockMode = 'shared' | 'exclusive';
 /** attempt()'s success value: no state word has it, since bit 31 is never set. */
 const ACQUIRED = -1;
 
-/** The locks this thread holds, in acquisition order, with the mode of each. */
-const held: Array<{ lock: LWLock; mode: LWLockMode }> = [];
+/** How this thread holds a lock object: not, shared or exclusive. */
+const NOT_HELD = 0;
+const HELD_SHARED = 1;
+const HELD_EXCLUSIVE = 2;
+const holdOf = (mode: LWLockMode): number => (mode === 'shared' ? HELD_SHARED : HELD_EXCLUSIVE);
+
+/** The locks this thread holds, in acquisition order (each records its own mode). */
+const held: LWLock[] = [];
 
 export function heldLWLockCount(): number {
   return held.length;
@@ -51,34 +59,48 @@ export function heldLWLockCount(): number {
 /** LWLockReleaseAll: the error/exit path of a worker. */
 export function releaseAllLWLocks(): void {
   while (held.length > 0) {
-    const { lock, mode } = held[held.length - 1]!;
-    lock.release(mode);
+    const lock = held[held.length - 1]!;
+    lock.release(lock.heldMode()!);
   }
 }
 
 export class LWLock {
   private readonly state: number;
   private readonly sleepers: number;
+  private hold = NOT_HELD;
 
   constructor(readonly i32: Int32Array, index: number, readonly name: string) {
     this.state = index + L_STATE;
     this.sleepers = index + L_SLEEPERS;
   }
 
-  /** Blocking acquire (worker threads). */
+  /** Blocking acquire (worker threads). The uncontended path is one load and one CAS. */
   acquire(mode: LWLockMode): void {
     this.checkCanHold();
-    if (mode === 'shared') this.acquireShared();
-    else this.acquireExclusive();
-    held.push({ lock: this, mode });
+    if (mode === 'shared') {
+      if (!this.tryShared()) this.acquireShared();
+    } else if (!this.tryExclusiveFromIdle()) {
+      this.acquireExclusive();
+    }
+    this.track(mode);
   }
 
   /** LWLockConditionalAcquire: take it only if free now. */
   tryAcquire(mode: LWLockMode): boolean {
     this.checkCanHold();
     const ok = mode === 'shared' ? this.tryShared() : this.tryExclusiveFromIdle();
-    if (ok) held.push({ lock: this, mode });
+    if (ok) this.track(mode);
     return ok;
+  }
+
+  /** The mode in which this thread holds the lock through this object, or null. */
+  heldMode(): LWLockMode | null {
+    return this.hold === NOT_HELD ? null : this.hold === HELD_SHARED ? 'shared' : 'exclusive';
+  }
+
+  private track(mode: LWLockMode): void {
+    this.hold = holdOf(mode);
+    held.push(this);
   }
 
   /** Non-blocking acquire for the host thread; not tracked per thread (async holders interleave). */
@@ -94,9 +116,11 @@ export class LWLock {
 
   /** Release from a thread that took the lock with acquire()/tryAcquire(). */
   release(mode: LWLockMode): void {
-    const at = held.findLastIndex((h) => h.lock === this && h.mode === mode);
-    if (at < 0) throw new LockNotHeldError(`lock "${this.name}" is not held in ${mode} mode by this thread`);
-    held.splice(at, 1);
+    if (this.hold !== holdOf(mode)) throw new LockNotHeldError(`lock "${this.name}" is not held in ${mode} mode by this thread`);
+    this.hold = NOT_HELD;
+    // Locks are nearly always released in reverse order: the last entry, no search.
+    if (held[held.length - 1] === this) held.pop();
+    else held.splice(held.lastIndexOf(this), 1);
     this.releaseUntracked(mode);
   }
 
@@ -120,7 +144,7 @@ export class LWLock {
   }
 
   private checkCanHold(): void {
-    if (held.some((h) => h.lock.i32 === this.i32 && h.lock.state === this.state)) {
+    if (this.hold !== NOT_HELD) {
       throw new LockAlreadyHeldError(`lock "${this.name}" is already held by this thread; taking it again would deadlock`);
     }
     if (held.length >= MAX_SIMUL_LWLOCKS) throw new TooManyLWLocksError(`too many LWLocks taken (${MAX_SIMUL_LWLOCKS})`);
@@ -161,7 +185,9 @@ export class LWLock {
   }
 
   private tryShared(): boolean {
-    const s = Atomics.load(this.i32, this.state);
+    // Optimistic first: an idle lock goes 0 → 1 in a single CAS.
+    const s = Atomics.compareExchange(this.i32, this.state, 0, 1);
+    if (s === 0) return true;
     if ((s & (LW_VAL_EXCLUSIVE | LW_WRITERS_MASK)) !== 0) return false;
     return Atomics.compareExchange(this.i32, this.state, s, s + 1) === s;
   }
