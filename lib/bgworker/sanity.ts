@@ -78,8 +78,9 @@ function checkName(v: unknown, field: string, prefix: string): string {
 
 /** SanityCheckBackgroundWorker proper, in PostgreSQL's order. */
 function checkPostgresRules(flags: number, startTime: number, restartTime: number, prefix: string): void {
-  if (!Number.isInteger(flags) || (flags & ~BGWORKER_KNOWN_FLAGS) !== 0) {
-    throw new InvalidFlagsError(`${prefix}unknown flag bits 0x${(flags & ~BGWORKER_KNOWN_FLAGS).toString(16)}`);
+  // Bit operations see only 32 bits: check the range first, or 2**32 + 1 would pass as 1.
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0x7fff_ffff || (flags & ~BGWORKER_KNOWN_FLAGS) !== 0) {
+    throw new InvalidFlagsError(`${prefix}unknown flag bits in ${String(flags)}; use the BGWORKER_* flags`);
   }
   if (!Object.values(BgWorkerStartTime).includes(startTime as BgWorkerStartTime)) {
     throw new InvalidStartTimeError(`${prefix}invalid start time ${String(startTime)}; use BgWorkerStartTime`);
@@ -175,7 +176,7 @@ function checkNotify(pid: unknown, ctx: SanityContext, prefix: string): number {
   }
   if (pid === undefined) return ctx.registrantPid;
   if (pid === null) return NO_NOTIFY_PID;
-  if (!Number.isInteger(pid) || (pid as number) < 0) {
+  if (!Number.isInteger(pid) || (pid as number) < 0 || (pid as number) > 0x7fff_ffff) {
     throw new InvalidOptionError(`${prefix}notifyPid must be a thread id (0 is the host) or null`);
   }
   return pid as number;
