@@ -237,7 +237,7 @@ t.test('a crash storm: a worker without shared memory that crashes at start ever
   const elapsedMs = performance.now() - t0;
   const perSecond = (lives.length * 1000) / elapsedMs;
   t.comment(`crash storm: ${lives.length} crashes in ${elapsedMs.toFixed(0)} ms (${perSecond.toFixed(1)} restarts/s); bystanders added ${counted}; event-loop delay max ${(delay.max / 1e6).toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`);
-  t.ok(lives.length >= 2, 'it was restarted again and again');
+  t.ok(lives.length >= 5, 'it was restarted again and again');
   t.ok(lives.every((r) => r.lastExit?.kind === 'crash' && r.lastExit.code === 3), 'every life ended as a crash with its code');
   t.ok(counted > 100, 'the bystanders kept counting');
   t.ok(delay.max / 1e6 < 1000, 'the host thread stayed responsive');
