@@ -24,6 +24,8 @@ import { recordingLogger } from '../helpers/log.js';
 const SLOTS = 4;
 const MAIN_ARG_BYTES = 4096;
 const utf8Bytes = (s: string): number => Buffer.byteLength(s);
+/** The slot stores flags and pids as Int32: anything wider must be refused. */
+const isInt32 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31;
 const module = fixture('graceful-sigterm');
 const validModuleForms = [module, new URL(module), new URL(module).pathname] as const;
 
@@ -39,7 +41,7 @@ function flagsAndTimesCodes(w: Record<string, unknown>): string[] {
   const start = w['startTime'] ?? BgWorkerStartTime.ConsistentState;
   const restart = w['restartTime'] ?? -1;
   const codes: string[] = [];
-  const flagsOk = Number.isInteger(flags) && ((flags as number) & ~BGWORKER_KNOWN_FLAGS) === 0;
+  const flagsOk = isInt32(flags) && (flags as number) >= 0 && ((flags as number) & ~BGWORKER_KNOWN_FLAGS) === 0;
   const startOk = ([0, 1, 2] as unknown[]).includes(start);
   const restartOk = Number.isInteger(restart) && ((restart as number) === -1 || ((restart as number) >= 0 && (restart as number) <= 86_400_000));
   if (!flagsOk) codes.push('BGW_ERR_INVALID_FLAGS');
@@ -73,7 +75,7 @@ function expectedCodes(w: Record<string, unknown>): Set<string> {
     ...flagsAndTimesCodes(w),
     extra === undefined || (extra instanceof Uint8Array && extra.length <= 128) ? null : 'BGW_ERR_EXTRA_TOO_LONG',
     mainArgCode(w['mainArg']),
-    notify === undefined || notify === null || (Number.isInteger(notify) && (notify as number) >= 0) ? null : 'BGW_ERR_INVALID_OPTION',
+    notify === undefined || notify === null || (isInt32(notify) && (notify as number) >= 0) ? null : 'BGW_ERR_INVALID_OPTION',
   ];
   return new Set(codes.filter((c): c is string => c !== null));
 }
@@ -102,7 +104,7 @@ const anyFlags = mostly(
     BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE, BGWORKER_CLASS_PARALLEL,
     BGWORKER_SHMEM_ACCESS | BGWORKER_CLASS_PARALLEL, null,
   ),
-  fc.oneof(fc.integer({ min: -4, max: 64 }), fc.constantFrom(BGWORKER_INTERRUPTIBLE, 1.5, Number.NaN, '1')),
+  fc.oneof(fc.integer({ min: -4, max: 64 }), fc.constantFrom(BGWORKER_INTERRUPTIBLE, 1.5, Number.NaN, '1', 2 ** 32 + BGWORKER_SHMEM_ACCESS, 2 ** 53)),
 );
 const anyStartTime = mostly(fc.constantFrom(0, 1, 2, null), fc.constantFrom(-1, 3, 0.5, '1'));
 const anyRestartTime = mostly(
@@ -114,7 +116,7 @@ const anyMainArg = mostly(
   fc.anything({ maxDepth: 2, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withBoxedValues: true, withNullPrototype: true, withSparseArray: true }),
   fc.oneof(fc.func(fc.integer()), fc.constant(Symbol('not clonable')), fc.record({ handler: fc.func(fc.integer()) }), fc.string({ minLength: 4100, maxLength: 4200 })),
 );
-const anyNotifyPid = mostly(fc.oneof(fc.constantFrom(null, 0), fc.integer({ min: 1, max: 2 ** 31 - 1 })), fc.constantFrom(-1, 1.5, '3'));
+const anyNotifyPid = mostly(fc.oneof(fc.constantFrom(null, 0), fc.integer({ min: 1, max: 2 ** 31 - 1 })), fc.constantFrom(-1, 1.5, '3', 2 ** 31, 2 ** 32 + 7));
 const anyFunction = mostly(fc.constant('main'), fc.constantFrom('', 'f'.repeat(96), 42));
 
 const anySpec = fc.record(
