@@ -1,5 +1,5 @@
 /**
- * Soak: for BGW_SOAK_SECONDS (default 25) every slot of a host cycles through register →
+ * Soak: for BGW_SOAK_SECONDS (default 20) every slot of a host cycles through register →
  * run → exit, terminate or restart, while two adders and the host add to a lock-guarded
  * counter, two workers play latch ping-pong and test_shm_mq round trips go through a ring
  * (test/fixtures/soak-load.ts). At the end the counter and the ping-pong are exact, every
@@ -18,7 +18,7 @@ import { Load, loadHostOptions } from '../../dist/test/fixtures/soak-load.js';
 import { fixture, makeHost } from '../helpers/host.js';
 import { osThreadCount } from '../helpers/threads.js';
 
-const SECONDS = Number(process.env['BGW_SOAK_SECONDS'] ?? 25);
+const SECONDS = Number(process.env['BGW_SOAK_SECONDS'] ?? 20);
 const SLOTS = 16;
 /** RSS may grow by this much over the soak: far above what warm-up costs, far below a per-cycle leak. */
 const RSS_GROWTH_BOUND_MB = 192;
