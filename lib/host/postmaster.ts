@@ -640,6 +640,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.dropNotifications(rw);
     const fields = { slot: rw.slot, pid, code, error: rw.exitError?.message };
     if (this.declaredDead() || (crashed && this.fatalErrorOrImmediate())) {
+      // PostgreSQL reports nothing here (shared memory is about to be rebuilt or abandoned);
+      // the host's own handles outlive both, so their slot must stop naming a dead thread.
+      this.array.setPid(rw.slot, 0);
+      this.notifyHost(rw.slot);
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
     } else if (crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS) {
       this.handleChildCrash(rw, pid, code);

@@ -10,18 +10,10 @@ import { BgwHandleStatus, type ShutdownMode } from '../../dist/lib/index.js';
 import { setupPipeline } from '../../dist/workers/test_shm_mq/setup.js';
 import { makeHost } from '../helpers/host.js';
 
-// A runtime bug, kept as a live test whose failing assertions are marked todo: workers that
-// exit during an immediate shutdown are reaped without their slot's pid being cleared, so
-// their handles report 'started' with the dead thread's pid for ever; a host queue wait on
-// such a counterparty (pm.mqAttach with a handle) then never ends, and the ref'd timer
-// shm_mq keeps during async waits stops the process from exiting by itself.
-const STALE_AFTER_IMMEDIATE = 'an immediate shutdown leaves the slot pid of every worker it quit set';
-
 const SAFETY_MS = 3000;
 
 for (const mode of ['smart', 'fast', 'immediate'] as const satisfies readonly ShutdownMode[]) {
   t.test(`${mode} shutdown: handles read stopped, a host queue wait on a stopped worker ends`, async (t) => {
-    const todo = mode === 'immediate' ? STALE_AFTER_IMMEDIATE : false;
     const pm = makeHost(t, { quitGraceMs: 500, terminateGraceMs: 500 });
     await pm.start();
     const p = await setupPipeline(pm, 1024, 1);
@@ -29,9 +21,9 @@ for (const mode of ['smart', 'fast', 'immediate'] as const satisfies readonly Sh
     const received = p.inq.receiveAsync();
     await pm.shutdown(mode);
     t.equal(pm.pmState, 'stopped', 'the shutdown completed');
-    t.same(worker.status(), { status: BgwHandleStatus.Stopped, pid: null }, 'the handle of the stopped worker reads stopped', { todo });
+    t.same(worker.status(), { status: BgwHandleStatus.Stopped, pid: null }, 'the handle of the stopped worker reads stopped');
     const outcome = await Promise.race([received.then((r) => r.result), sleep(SAFETY_MS).then(() => 'still waiting')]);
-    t.equal(outcome, 'detached', 'the host queue wait on it ended', { todo });
+    t.equal(outcome, 'detached', 'the host queue wait on it ended');
     p.close();
     p.endpoint.latch.set();
     t.equal((await received).result, 'detached', 'closing the queue ends any wait still pending');
