@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CATALOGUE, unavailable } from './catalogue.js';
@@ -58,7 +58,14 @@ function gitCommit(): string | null {
 }
 
 function machine(): Record<string, string | number | null> {
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString(), commit: gitCommit() };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    loadavg1_start: loadavg()[0]!,
+  };
 }
 
 function progressLine(): (msg: string) => void {
@@ -119,8 +126,10 @@ function table(figures: Figure[]): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
-  const meta = { ...machine(), quick: args.quick ? 1 : 0 };
+  const before = machine();
   const figures = await runAll(args);
+  // On a shared machine, other work running at the same time shows in the load averages.
+  const meta = { ...before, loadavg1_end: loadavg()[0]!, quick: args.quick ? 1 : 0 };
   process.stdout.write(`${table(figures)}\n`);
   mkdirSync(dirname(args.json), { recursive: true });
   writeFileSync(args.json, `${JSON.stringify({ meta, figures }, null, 2)}\n`);
