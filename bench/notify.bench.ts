@@ -12,6 +12,13 @@ import { summarize } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const CHANNEL = 'bgw_bench_notify';
+/** The PG* variables, else this environment's server. */
+const DATABASE = {
+  host: process.env['PGHOST'] ?? '127.0.0.1',
+  port: Number(process.env['PGPORT'] ?? 5432),
+  user: process.env['PGUSER'] ?? 'postgres',
+  database: process.env['PGDATABASE'] ?? 'test',
+};
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
 async function waitChange(i32: Int32Array, index: number, seen: number): Promise<void> {
@@ -23,14 +30,14 @@ async function waitChange(i32: Int32Array, index: number, seen: number): Promise
 
 async function run(ctx: BenchContext): Promise<Figure> {
   const rounds = ctx.quick ? 200 : 1000;
-  const sender = new pg.Client();
-  const bare = new pg.Client();
+  const sender = new pg.Client(DATABASE);
+  const bare = new pg.Client(DATABASE);
   await sender.connect();
   await bare.connect();
   await bare.query(`LISTEN ${CHANNEL}_bare`);
   let bareArrived: (() => void) | null = null;
   bare.on('notification', () => bareArrived?.());
-  const pm = new Postmaster({ logger: silentLogger, shmem: { bench: 64 }, database: {} });
+  const pm = new Postmaster({ logger: silentLogger, shmem: { bench: 64 }, database: DATABASE });
   await pm.start();
   const region = pm.shmem('bench');
   await pm.registerDynamicBackgroundWorker({ name: 'notify probe', module: new URL('./workers/notify-probe.js', import.meta.url), flags: BGWORKER_SHMEM_ACCESS, mainArg: { channel: CHANNEL } });
