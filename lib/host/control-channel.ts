@@ -92,6 +92,11 @@ export class ControlChannel {
     });
   }
 
+  private refuse(reason: string): Reply {
+    this.log.warn({ channel: this.channel, reason }, 'control channel: launch request rejected');
+    return { ok: false, error: reason };
+  }
+
   private async handle(payload: string, listener: Listener): Promise<void> {
     let replyTo: string | undefined;
     let reply: Reply;
@@ -100,8 +105,7 @@ export class ControlChannel {
       replyTo = r;
       reply = await this.launch(checkFields(obj));
     } catch (err) {
-      reply = { ok: false, error: (err as Error).message };
-      this.log.warn({ channel: this.channel, reason: reply.error }, 'control channel: launch request rejected');
+      reply = this.refuse((err as Error).message);
     }
     if (replyTo) await listener.notify(replyTo, JSON.stringify(reply)).catch(() => undefined);
   }
@@ -116,9 +120,9 @@ export class ControlChannel {
       name: req.name ?? `${req.type} (launched from SQL)`,
       ...(hasArg ? { mainArg: req.arg } : {}),
     });
-    if (!h) return { ok: false, error: 'no free background worker slot' };
+    if (!h) return this.refuse('no free background worker slot');
     const s = await h.waitForStartup();
-    if (s.status !== BgwHandleStatus.Started) return { ok: false, error: 'could not start background process' };
+    if (s.status !== BgwHandleStatus.Started) return this.refuse('could not start background process');
     this.log.info({ channel: this.channel, type: req.type, pid: s.pid }, 'control channel: worker launched');
     return { ok: true, pid: s.pid!, slot: h.slot, generation: String(h.generation) };
   }
