@@ -23,7 +23,7 @@ import { figure } from './catalogue.js';
 import { alternate, exited, sleep, startWorker, waitChange, workerUrl } from './harness.js';
 import { median, summarize } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
-import { CMD, DONE, MAX_BATCH, N, PAIR_BYTES, SAMPLES_AT, STOP } from './workers/pair-layout.js';
+import { CMD, DONE, N, PAIR_BYTES, SAMPLES_AT, STOP } from './workers/pair-layout.js';
 
 type Mode = 'sync' | 'async' | 'spin';
 
@@ -126,9 +126,9 @@ async function generation(pm: Postmaster, mode: Mode, rounds: number, batch: num
 }
 
 async function measureMode(ctx: BenchContext, pm: Postmaster, id: string, mode: Mode): Promise<Figure> {
-  const generations = ctx.quick ? 2 : 5;
+  const generations = ctx.quick ? 4 : 20;
   const rounds = 2;
-  const batch = ctx.quick ? 300 : MAX_BATCH;
+  const batch = ctx.quick ? 150 : 250;
   const ours: number[] = [];
   const base: number[] = [];
   const rawSpin: number[] = [];
