@@ -6,7 +6,7 @@
  * Every client carries an application_name naming its bgworker, so a DBA reading
  * pg_stat_activity sees which worker holds which backend.
  */
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface DatabaseSettings {
   connectionString?: string;
@@ -32,8 +32,13 @@ export function clientConfig(base: DatabaseSettings, over: DatabaseSettings, app
   return cfg;
 }
 
+/**
+ * pg is loaded on first use, not when the worker runtime loads: every bgworker thread
+ * imports this file, and most never connect (loading pg costs a thread tens of ms and MiBs).
+ */
 export async function connectClient(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config);
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client(config);
   try {
     await client.connect();
   } catch (err) {
