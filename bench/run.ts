@@ -1,13 +1,15 @@
 /**
  * The benchmark runner (`npm run bench`): runs every dist/bench/*.bench.js in turn, prints
  * a table of each figure beside its same-run baseline, and writes the figures with a record
- * of the machine to bench/results/latest.json (BENCH.md's shape). A BENCH.md figure that no
+ * of the machine to bench/results/latest.json (BENCH.md's shape) and a chart of the ratios
+ * to bench/results/latest.svg. A BENCH.md figure that no
  * bench produced is still listed, with ours: null and the reason.
  *
  *   node dist/bench/run.js [--quick] [--only <figure-or-bench-prefix>] [--json <path>]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chartSvg } from './chart.js';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -133,7 +135,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${table(figures)}\n`);
   mkdirSync(dirname(args.json), { recursive: true });
   writeFileSync(args.json, `${JSON.stringify({ meta, figures }, null, 2)}\n`);
-  process.stderr.write(`wrote ${args.json} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const svg = args.json.replace(/\.json$/, '.svg');
+  writeFileSync(svg, chartSvg(figures, `bgworker benchmarks — Node ${process.version}, ${before['cores']} cores, ${String(before['commit'] ?? '').slice(0, 7)}`));
+  process.stderr.write(`wrote ${args.json} and ${svg} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   // A bench abandoned on timeout may still hold threads; the results are written, so leave.
   process.exit(0);
 }
