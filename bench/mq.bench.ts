@@ -12,9 +12,10 @@
  * alternate ours, clone, transfer, memcpy, after two warm-up rounds of each; figures are
  * medians. Round sizes differ between ours and the baseline so that each lasts ~0.1 s.
  */
-import { extname } from 'node:path';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { ShmMq } from '../lib/shm/shm-mq.js';
+import { reply, startWorker, workerUrl } from './harness.js';
+import { median } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 import { PROC_WORDS, type PairData, type ReceiverReport, type RoundRequest, type SenderReport } from './workers/mq-pair.js';
 
@@ -42,32 +43,10 @@ const CASES: Case[] = [
   { id: 'mq.1MiB', size: MiB, count: 1_000, baseCount: 96, min: 1.5 },
 ];
 
-const ext = extname(new URL(import.meta.url).pathname);
-const workerUrl = (name: string): URL => new URL(`./workers/${name}${ext}`, import.meta.url);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[(s.length - 1) >> 1]!;
-}
-
 function start(name: string, workerData: PairData, transferList: TransferListItem[] = []): Promise<Worker> {
-  const w = new Worker(workerUrl(name), { workerData, transferList });
-  return new Promise((resolve, reject) => {
-    w.once('message', () => resolve(w));
-    w.once('error', reject);
-  });
+  return startWorker(workerUrl(name), workerData, transferList);
 }
 
-function next<T>(w: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    w.once('error', onError);
-    w.once('message', (m: T) => {
-      w.off('error', onError);
-      resolve(m);
-    });
-  });
-}
 
 /** A sender and a receiver thread, over shm_mq or over a MessagePort. */
 class Pair {
@@ -90,8 +69,8 @@ class Pair {
 
   /** One round of `count` messages of `size` bytes; resolves messages per second. */
   async round(size: number, count: number, transfer: boolean): Promise<number> {
-    const sent = next<SenderReport>(this.sender);
-    const done = next<ReceiverReport>(this.receiver);
+    const sent = reply<SenderReport>(this.sender);
+    const done = reply<ReceiverReport>(this.receiver);
     this.sender.postMessage({ size, count, transfer } satisfies RoundRequest);
     const [{ t0 }, { t1, received }] = await Promise.all([sent, done]);
     if (received !== count) throw new Error(`received ${received} of ${count} messages of ${size} bytes`);
