@@ -3,7 +3,7 @@
  * The worker side is `bgworker/worker` (lib/worker/index.ts).
  */
 export { Postmaster } from './host/postmaster.js';
-export type { HostMqEndpoint, PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
+export type { HostMqEndpoint, WaitStats, PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
 export { BackgroundWorkerHandle } from './host/handle.js';
 export type { BackgroundWorkerHandleEvents } from './host/handle.js';
 export { HostLWLock } from './host/host-lock.js';

@@ -105,7 +105,29 @@ function render(pm: Postmaster, slots: number, counts: Counts): string {
     ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop.', exits),
     ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
     ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),
+    ...waitMetrics(pm),
   ].join('\n') + '\n';
+}
+
+/** Latch sleeps and LWLock wait histograms, since shared memory was last initialized. */
+function waitMetrics(pm: Postmaster): string[] {
+  if (pm.pmState === 'init') return [];
+  const w = pm.waitStats();
+  const lockLines = w.locks.flatMap((l) => {
+    let cumulative = 0;
+    const buckets = l.buckets.map((n, i) => {
+      cumulative += n;
+      const le = i < w.boundsUs.length ? String(w.boundsUs[i]! / 1e6) : '+Inf';
+      return `_bucket${sample({ lock: l.name, le }, cumulative)}`;
+    });
+    return [...buckets, `_sum${sample({ lock: l.name }, l.totalMs / 1000)}`, `_count${sample({ lock: l.name }, l.waits)}`];
+  });
+  return [
+    ...metric('bgworker_latch_waits_total', 'counter', 'Times workers slept in WaitLatch.', [sample({}, w.latchWaits)]),
+    `# HELP bgworker_lwlock_wait_seconds Time workers and the host slept waiting for an LWLock.`,
+    `# TYPE bgworker_lwlock_wait_seconds histogram`,
+    ...lockLines.map((l) => `bgworker_lwlock_wait_seconds${l}`),
+  ];
 }
 
 function perType(m: Map<string, number>): string[] {

@@ -52,7 +52,7 @@ import { toWire } from '../protocol/wire-error.js';
 import { DsmSegment } from '../shm/dsm-segment.js';
 import type { Latch } from '../shm/latch.js';
 import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
-import { computeLayout, H_PM_DEATH, H_PMSIGNAL, lockIndex, PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED, PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/layout.js';
+import { computeLayout, LWLOCK_WAIT_BOUNDS_US, H_PM_DEATH, H_PMSIGNAL, lockIndex, PM_CHILD_ACTIVE, PM_CHILD_ASSIGNED, PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/layout.js';
 import { LWLock } from '../shm/lwlock.js';
 import { ProcArray, SIGHUP_PENDING, SIGQUIT_PENDING, SIGTERM_PENDING } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
@@ -112,6 +112,13 @@ export interface PostmasterOptions {
 export interface HostMqEndpoint extends ShmMqEndpoint {
   latch: Latch;
   release(): void;
+}
+
+export interface WaitStats {
+  latchWaits: number;
+  locks: Array<{ name: string; waits: number; totalMs: number; buckets: number[] }>;
+  /** Upper bounds (µs) of the buckets; one more bucket takes everything longer. */
+  boundsUs: number[];
 }
 
 export type PmState =
@@ -342,6 +349,19 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   get pmState(): PmState {
     return this.state;
+  }
+
+  /**
+   * Wait statistics since shared memory was last initialized: latch sleeps of all workers,
+   * and per LWLock (BackgroundWorkerLock and the named ones) the sleeps, time asleep and a
+   * histogram over LWLOCK_WAIT_BOUNDS_US. Read lock-free, as the metrics do.
+   */
+  waitStats(): WaitStats {
+    this.assertStarted();
+    let latchWaits = 0;
+    for (let slot = 0; slot < this.opts.maxWorkerProcesses; slot++) latchWaits += this.procs.latchWaits(slot);
+    const locks = [this.bgwLock, ...this.lockNames.map((n) => this.directory.lock(n))].map((l) => ({ name: l.name, ...l.waitStats() }));
+    return { latchWaits, locks, boundsUs: [...LWLOCK_WAIT_BOUNDS_US] };
   }
 
   /** A named shared-memory region (the host's view; workers use ctx.shmem). */

@@ -40,6 +40,9 @@
  *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
  *   P_PMCHILD_STATE        host: ASSIGNED at launch; owner: ACTIVE  host, when the thread exits
  *                          at start, ASSIGNED on its orderly exit
+ *   P_LATCH_WAITS          owner: Atomics.add per sleep             host (metrics): load
+ *   L_WAITS, L_WAIT_MS,    a sleeper, after each sleep: Atomics.add host (metrics): load
+ *   L_WAIT_BUCKETS..
  *   S_IN_USE               registrant 0→1 (last, Atomics.store);    everyone: Atomics.load
  *                          host 1→0 (last, Atomics.store)
  *   S_TERMINATE            registrant (exclusive lock) or host      host
@@ -84,12 +87,20 @@ export const PMSIGNAL_BACKGROUND_WORKER_CHANGE = 1;
 export const LWLOCK_BYTES = CACHE_LINE;
 export const L_STATE = 0;
 export const L_SLEEPERS = 1;
+/** Wait statistics, bumped by sleepers only (Atomics.add): sleeps, total ms asleep, a histogram. */
+export const L_WAITS = 2;
+export const L_WAIT_MS = 3;
+export const L_WAIT_BUCKETS = 4;
+/** Upper bounds (µs) of the histogram's buckets; the last bucket takes everything longer. */
+export const LWLOCK_WAIT_BOUNDS_US = [10, 100, 1_000, 10_000, 100_000, 1_000_000] as const;
 
 /** A proc entry, as Int32 indices relative to its start. */
 export const PROC_BYTES = CACHE_LINE;
 export const P_LATCH = 0;
 export const P_INTERRUPTS = 1;
 export const P_PMCHILD_STATE = 2;
+/** How many times the slot's workers slept in WaitLatch (owner: Atomics.add; host: load). */
+export const P_LATCH_WAITS = 3;
 
 /** pmchild states (pmsignal.c's dead-man switch). */
 export const PM_CHILD_UNUSED = 0;

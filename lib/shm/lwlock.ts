@@ -31,7 +31,7 @@
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
 import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
-import { L_SLEEPERS, L_STATE } from './layout.js';
+import { L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
 
 export const LW_SHARED_MASK = 0x000f_ffff;
 export const LW_WRITER_ONE = 1 << 20;
@@ -198,17 +198,40 @@ export class LWLock {
 
   private sleep(seen: number): void {
     Atomics.add(this.i32, this.sleepers, 1);
+    const t0 = performance.now();
     Atomics.wait(this.i32, this.state, seen);
     Atomics.sub(this.i32, this.sleepers, 1);
+    this.recordWait(performance.now() - t0);
   }
 
   private async sleepAsync(seen: number): Promise<void> {
     Atomics.add(this.i32, this.sleepers, 1);
+    const t0 = performance.now();
     try {
       const r = Atomics.waitAsync(this.i32, this.state, seen);
       if (r.async) await r.value;
     } finally {
       Atomics.sub(this.i32, this.sleepers, 1);
+      this.recordWait(performance.now() - t0);
     }
+  }
+
+  /** Only sleepers pay for statistics; an uncontended acquire never gets here. */
+  private recordWait(ms: number): void {
+    const base = this.state - L_STATE;
+    const us = ms * 1000;
+    let b = LWLOCK_WAIT_BOUNDS_US.findIndex((bound) => us <= bound);
+    if (b < 0) b = LWLOCK_WAIT_BOUNDS_US.length;
+    Atomics.add(this.i32, base + L_WAITS, 1);
+    Atomics.add(this.i32, base + L_WAIT_MS, Math.round(ms));
+    Atomics.add(this.i32, base + L_WAIT_BUCKETS + b, 1);
+  }
+
+  /** Wait statistics: sleeps, ms asleep, and the count per bucket of LWLOCK_WAIT_BOUNDS_US (+ one for longer). */
+  waitStats(): { waits: number; totalMs: number; buckets: number[] } {
+    const base = this.state - L_STATE;
+    const buckets = [];
+    for (let b = 0; b <= LWLOCK_WAIT_BOUNDS_US.length; b++) buckets.push(Atomics.load(this.i32, base + L_WAIT_BUCKETS + b));
+    return { waits: Atomics.load(this.i32, base + L_WAITS), totalMs: Atomics.load(this.i32, base + L_WAIT_MS), buckets };
   }
 }

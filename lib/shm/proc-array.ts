@@ -12,7 +12,7 @@
  *
  * An entry belongs to the slot, and so to whichever thread runs that slot's worker now.
  */
-import { P_INTERRUPTS, P_LATCH, P_PMCHILD_STATE, procIndex, H_PM_LATCH } from './layout.js';
+import { P_INTERRUPTS, P_LATCH, P_LATCH_WAITS, P_PMCHILD_STATE, procIndex, H_PM_LATCH } from './layout.js';
 import { Latch } from './latch.js';
 import type { Segment } from './segment.js';
 
@@ -54,6 +54,11 @@ export class ProcArray {
 
   clearInterrupts(slot: number, bits: number): void {
     Atomics.and(this.seg.i32, procIndex(this.seg.layout, slot) + P_INTERRUPTS, ~bits);
+  }
+
+  /** How many times the slot's workers have slept in WaitLatch since shared memory was initialized. */
+  latchWaits(slot: number): number {
+    return Atomics.load(this.seg.i32, procIndex(this.seg.layout, slot) + P_LATCH_WAITS);
   }
 
   childState(slot: number): number {

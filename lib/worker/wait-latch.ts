@@ -16,7 +16,7 @@
  * Node does not keep a thread alive for a pending Atomics.waitAsync (nodejs/node #44729):
  * while an async wait is outstanding a ref'd timer holds the event loop open.
  */
-import { H_PM_DEATH } from '../shm/layout.js';
+import { H_PM_DEATH, P_LATCH_WAITS, procIndex } from '../shm/layout.js';
 import { getMyProc } from './my-proc.js';
 import { serviceSignals } from './interrupts.js';
 import { notificationsPending } from './notifications.js';
@@ -72,6 +72,12 @@ function sleepFor(events: number, deadline: number): number {
   return events & WL_LATCH_SET ? left : Math.min(left, IGNORED_LATCH_NAP_MS);
 }
 
+/** One more sleep in this slot's latch-wait counter (the host's metrics read it). */
+function countSleep(): void {
+  const p = getMyProc();
+  Atomics.add(p.seg.i32, procIndex(p.seg.layout, p.slot) + P_LATCH_WAITS, 1);
+}
+
 /** WaitLatch, blocking the thread. */
 export function waitLatch(events: number, timeoutMs = -1, opts: WaitOptions = {}): number {
   const n = normalize(events, timeoutMs);
@@ -80,6 +86,7 @@ export function waitLatch(events: number, timeoutMs = -1, opts: WaitOptions = {}
     const r = readyEvents(n.events, n.deadline);
     if (r) return r;
     const ms = sleepFor(n.events, n.deadline);
+    countSleep();
     if (n.events & WL_LATCH_SET) latch.waitSync(ms, opts.spin ?? 0);
     else Atomics.wait(privateWord, 0, 0, ms);
   }
@@ -95,6 +102,7 @@ export async function waitLatchAsync(events: number, timeoutMs = -1): Promise<nu
       const r = readyEvents(n.events, n.deadline);
       if (r) return r;
       const ms = sleepFor(n.events, n.deadline);
+      countSleep();
       if (n.events & WL_LATCH_SET) await latch.waitAsync(ms);
       else await new Promise((res) => setTimeout(res, ms));
     }

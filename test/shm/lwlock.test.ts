@@ -97,3 +97,28 @@ t.test('lock misuse is refused with typed errors; releaseAll frees everything', 
   t.throws(() => many[200]!.acquire('exclusive'), { code: 'BGW_ERR_TOO_MANY_LWLOCKS' });
   releaseAllLWLocks();
 });
+
+t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
+  const { HEADER_BYTES, LWLOCK_BYTES, L_SLEEPERS } = await import('../../dist/lib/shm/layout.js');
+  const { postmasterMetrics } = await import('../../dist/lib/index.js');
+  const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
+  await pm.start();
+  const metrics = postmasterMetrics(pm);
+  const words = new Int32Array(pm.shmem('test').buffer);
+  const sleepers = (HEADER_BYTES + 1 * LWLOCK_BYTES) / 4 + L_SLEEPERS; // the 'counter' lock
+  const done = nextEvent(pm, 'stopped');
+  await pm.lock('counter').with('exclusive', async () => {
+    await pm.registerDynamicBackgroundWorker({ name: 'waiter', module: fixture('count-under-lock'), flags: S, mainArg: { loops: 1 } });
+    // Nothing notifies the sleeper count: look at it once per event-loop turn until the worker sleeps.
+    while (Atomics.load(words, sleepers) === 0) await new Promise((res) => setImmediate(res));
+  });
+  await done;
+  const counter = pm.waitStats().locks.find((l) => l.name === 'counter')!;
+  t.ok(counter.waits >= 1, `the worker slept ${counter.waits} time(s) on the lock`);
+  t.equal(counter.buckets.reduce((a, b) => a + b, 0), counter.waits, 'every sleep is in one bucket');
+  const text = metrics.render();
+  t.match(text, /bgworker_lwlock_wait_seconds_count\{lock="counter"\} [1-9]/);
+  t.match(text, /bgworker_lwlock_wait_seconds_bucket\{lock="counter",le="\+Inf"\} [1-9]/);
+  t.match(text, /bgworker_latch_waits_total \d+/);
+  metrics.close();
+});
