@@ -343,8 +343,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** pg_stat_activity for bgworkers: one row per registered worker, by slot. */
   activity(): ActivityRow[] {
     if (this.state === 'init') return [];
-    const stopping = this.finished() || this.state === 'wait_backends' || this.state === 'stop_backends';
-    return this.list.all().map((rw) => rw.row(stopping)).sort((a, b) => a.slot - b.slot);
+    return this.list.all().map((rw) => rw.row(this.stopping())).sort((a, b) => a.slot - b.slot);
   }
 
   get pmState(): PmState {
@@ -674,7 +673,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       if (this.list.reportExit(rw, effective, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
       this.startWorkerNeeded = true;
     }
-    this.emit('stopped', rw.row());
+    this.emit('stopped', rw.row(this.stopping()));
   }
 
   private dropNotifications(rw: RegisteredBgWorker): void {
@@ -813,6 +812,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** Shutting down or gone: no worker will be started again. */
+  private stopping(): boolean {
+    return this.finished() || this.state === 'wait_backends' || this.state === 'stop_backends';
+  }
 
   private finished(): boolean {
     return this.state === 'stopped' || this.state === 'dead';
