@@ -5,22 +5,26 @@
 import t from 'tap';
 import {
   BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow,
-  type BackgroundWorker,
+  type BackgroundWorker, type Postmaster,
 } from '../../dist/lib/index.js';
 import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const waiting: BackgroundWorker = { name: 'waiting', module: fixture('wait-for-terminate'), flags: S };
 
-t.test('a worker registrant is woken by the start notification and sees STARTED with the pid (checklist 14)', async (t) => {
-  const pm = makeHost(t, { shmem: { test: 256 } });
-  await pm.start();
-  const registrant = await pm.registerDynamicBackgroundWorker({
+/** A worker that registers a 'child' (wait-for-terminate) and reports into shmem "test" from cell 0. */
+const registerRegistrant = (pm: Postmaster, then: 'exit' | 'startup' | 'shutdown') =>
+  pm.registerDynamicBackgroundWorker({
     name: 'registrant',
     module: fixture('registrant'),
     flags: S,
-    mainArg: { base: 0, child: fixture('wait-for-terminate'), then: 'startup' },
+    mainArg: { base: 0, child: fixture('wait-for-terminate'), then },
   });
+
+t.test('a worker registrant is woken by the start notification and sees STARTED with the pid (checklist 14)', async (t) => {
+  const pm = makeHost(t, { shmem: { test: 256 } });
+  await pm.start();
+  const registrant = await registerRegistrant(pm, 'startup');
   const childStarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'child');
   await registrant!.waitForShutdown();
   const [child] = await childStarted;
@@ -147,12 +151,7 @@ t.test('terminate twice, and after the worker is gone: no error (checklist 23)',
 t.test('after its registrant exits, a worker is still handled through a copy of its handle (checklist 24)', async (t) => {
   const pm = makeHost(t, { shmem: { test: 256 } });
   await pm.start();
-  const registrant = await pm.registerDynamicBackgroundWorker({
-    name: 'registrant',
-    module: fixture('registrant'),
-    flags: S,
-    mainArg: { base: 0, child: fixture('wait-for-terminate'), then: 'exit' },
-  });
+  const registrant = await registerRegistrant(pm, 'exit');
   await registrant!.waitForShutdown();
   const cells = pm.shmem('test').int32;
   const child = pm.handleFrom({ slot: cells[3]!, generation: BigInt(cells[4]!) });
@@ -177,12 +176,7 @@ t.test('waiters get POSTMASTER_DIED when the host dies (checklist 26)', async (t
   const never = await pm.registerDynamicBackgroundWorker({ ...waiting, startTime: BgWorkerStartTime.RecoveryFinished });
   const hostWait = never!.waitForStartup();
   const childStarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'child');
-  const registrant = await pm.registerDynamicBackgroundWorker({
-    name: 'registrant',
-    module: fixture('registrant'),
-    flags: S,
-    mainArg: { base: 0, child: fixture('wait-for-terminate'), childArg: undefined, then: 'shutdown' },
-  });
+  const registrant = await registerRegistrant(pm, 'shutdown');
   await registrant!.waitForStartup();
   await childStarted;
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 2 } });
