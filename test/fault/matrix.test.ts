@@ -19,7 +19,7 @@ import {
 import type { Fault } from '../../dist/test/fixtures/fault-once.js';
 import { EMPTY_READS, RECORD_AT, RECORD_WORDS, TORN_READS, recordWord } from '../../dist/test/fixtures/record-reader.js';
 import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
-import { osThreadCount } from '../helpers/threads.js';
+import { osThreadCount, settledThreadCount } from '../helpers/threads.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const BYSTANDERS = ['bystander a', 'bystander b'];
@@ -78,7 +78,7 @@ async function closeBed(t: Test, b: Bed): Promise<number> {
   t.equal(c[1], c[0], 'both words under the lock agree');
   t.same(b.pm.activity().filter((r) => r.state !== 'stopped' || r.pid !== null), [], 'no worker runs after shutdown');
   if (b.threadsBefore === null) t.comment('no /proc/self/task: the thread count is not checked here');
-  else t.equal(osThreadCount(), b.threadsBefore, 'no thread left');
+  else t.equal(await settledThreadCount(b.threadsBefore), b.threadsBefore, 'no thread left');
   return ms;
 }
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { BGWORKER_SHMEM_ACCESS, type ShutdownMode } from '../../dist/lib/index.js';
 import { Load, loadHostOptions } from '../../dist/test/fixtures/soak-load.js';
 import { fixture, makeHost } from '../helpers/host.js';
-import { osThreadCount } from '../helpers/threads.js';
+import { osThreadCount, settledThreadCount } from '../helpers/threads.js';
 
 const SECONDS = Number(process.env['BGW_SOAK_SECONDS'] ?? 20);
 const SLOTS = 16;
@@ -57,7 +57,7 @@ t.test(`soak: ${SECONDS} s of slot cycling under lock, latch and queue load`, as
 
   await pm.shutdown('fast');
   t.same(pm.activity(), [], 'activity() is empty after shutdown');
-  const leaked = threadsBefore === null ? null : osThreadCount()! - threadsBefore;
+  const leaked = threadsBefore === null ? null : (await settledThreadCount(threadsBefore))! - threadsBefore;
   if (leaked !== null) t.equal(leaked, 0, 'no thread left');
   const rssAfter = process.memoryUsage.rss();
   const ops = f.cycles + f.queueRoundTrips + f.counter[0] + f.pingPongRounds[0] + f.pingPongRounds[1];
