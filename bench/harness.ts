@@ -5,6 +5,7 @@
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitAsyncHeld } from '../lib/shm/keep-alive.js';
 
 export { sleep };
 
@@ -20,16 +21,7 @@ export function workerUrl(name: string): URL {
 
 /** Resolve once i32[index] differs from `seen`, without blocking the event loop. */
 export async function waitChange(i32: Int32Array, index: number, seen: number): Promise<void> {
-  // A pending waitAsync does not keep the process alive by itself; the timer does.
-  const keepAlive = setInterval(() => {}, 1000);
-  try {
-    while (Atomics.load(i32, index) === seen) {
-      const r = Atomics.waitAsync(i32, index, seen);
-      if (r.async) await r.value;
-    }
-  } finally {
-    clearInterval(keepAlive);
-  }
+  while (Atomics.load(i32, index) === seen) await waitAsyncHeld(i32, index, seen);
 }
 
 /** Start a plain worker thread and resolve with it once it posts its first message. */

@@ -5,17 +5,16 @@
  * `claimSlot` must run under the exclusive BackgroundWorkerLock (the caller takes it:
  * blocking in a worker, async on the host). It takes the *first* free slot, fills it,
  * bumps the generation, clears any stale terminate flag (PG-SPEC §8.21), counts parallel
- * workers, and only then publishes. `signalPostmaster` then raises
- * PMSIGNAL_BACKGROUND_WORKER_CHANGE and sets the host's latch; many raises coalesce into
- * one host pass, which rescans every slot.
+ * workers, and only then publishes. The registrant then raises
+ * PMSIGNAL_BACKGROUND_WORKER_CHANGE (shm/pm-signal.ts); many raises coalesce into one host
+ * pass, which rescans every slot.
  *
  * `readStatus` is GetBackgroundWorkerPid. Workers call it under the shared lock; the host,
  * which alone frees slots, reads lock-free and re-reads the generation to detect a
  * concurrent re-claim.
  */
 import { InvalidPid } from '../constants.js';
-import { H_MAX_PARALLEL_WORKERS, H_PARALLEL_REGISTER, H_PARALLEL_TERMINATE, H_PMSIGNAL, PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/layout.js';
-import type { ProcArray } from '../shm/proc-array.js';
+import { H_MAX_PARALLEL_WORKERS, H_PARALLEL_REGISTER, H_PARALLEL_TERMINATE } from '../shm/layout.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_CLASS_PARALLEL, BgwHandleStatus } from '../types.js';
 import type { CheckedRegistration } from './sanity.js';
@@ -49,11 +48,6 @@ export function claimSlot(array: BackgroundWorkerArray, reg: CheckedRegistration
     return { slot: n, generation };
   }
   return null;
-}
-
-export function signalPostmaster(array: BackgroundWorkerArray, procs: ProcArray): void {
-  Atomics.or(array.seg.i32, H_PMSIGNAL, PMSIGNAL_BACKGROUND_WORKER_CHANGE);
-  procs.postmasterLatch().set();
 }
 
 /** TerminateBackgroundWorker's shared part; exclusive lock held. True if the flag was set. */

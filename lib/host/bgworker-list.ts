@@ -18,39 +18,36 @@ import { H_PARALLEL_TERMINATE } from '../shm/layout.js';
 import type { ProcArray } from '../shm/proc-array.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_CLASS_PARALLEL, type BgWorkerStartTime, type Logger } from '../types.js';
+import type { CheckedRegistration } from '../bgworker/sanity.js';
+import type { PmChildren } from './pm-child.js';
 import { RegisteredBgWorker } from './registered-worker.js';
 import type { RestartIntensity } from './restart-intensity.js';
+import type { SlotWatchers } from './slot-watchers.js';
 
-export interface ListServices {
-  array: BackgroundWorkerArray;
-  procs: ProcArray;
+/** What the list needs of the rest of the host: the live children, the handle watchers, an observer. */
+export interface ListHost {
   log: Logger;
-  /** bgworker_should_start_now. */
-  shouldStartNow(startTime: BgWorkerStartTime): boolean;
-  /** Start a thread for rw; false on a launch failure (already logged). */
-  launch(rw: RegisteredBgWorker): boolean;
-  /** Live worker thread ids → their records, to validate and deliver notifications. */
-  childByPid(pid: number): RegisteredBgWorker | undefined;
-  /** Wake the host-side handles of a slot. */
-  notifyHost(slot: number): void;
-  /** A module seen for the first time: preload it in the spare threads. */
-  sawModule(url: string): void;
-  /** Send SIGTERM to a running worker whose terminate flag was just seen. */
-  sigterm(rw: RegisteredBgWorker): void;
-  /** A record was added to or removed from the list. */
-  listChanged(rw: RegisteredBgWorker, change: 'registered' | 'unregistered'): void;
-  /** The restart-intensity brake (restart-intensity.ts). */
-  intensity: RestartIntensity;
-  /** A worker was refused a relaunch by the brake. */
-  failed(rw: RegisteredBgWorker): void;
+  /** The live children (pm-child.ts): launch a thread, find one by pid, SIGTERM one. */
+  children: Pick<PmChildren, 'launch' | 'byPid' | 'sigterm'>;
+  /** The host-side handles, woken on every change of their slot. */
+  watchers: SlotWatchers;
+  /** A record was added, launched, removed, or refused a relaunch by the brake. */
+  changed(rw: RegisteredBgWorker, change: ListChange): void;
 }
+
+export type ListChange = 'registered' | 'started' | 'unregistered' | 'failed';
 
 export class BgWorkerList {
   /** Newest first. */
   private list: RegisteredBgWorker[] = [];
   private readonly bySlot = new Map<number, RegisteredBgWorker>();
 
-  constructor(private readonly s: ListServices) {}
+  constructor(
+    private readonly array: BackgroundWorkerArray,
+    private readonly procs: ProcArray,
+    private readonly intensity: RestartIntensity,
+    private readonly host: ListHost,
+  ) {}
 
   all(): readonly RegisteredBgWorker[] {
     return this.list;
@@ -63,13 +60,21 @@ export class BgWorkerList {
   add(rw: RegisteredBgWorker): void {
     this.list.unshift(rw);
     this.bySlot.set(rw.slot, rw);
-    this.s.sawModule(rw.entry.libraryName);
-    this.s.listChanged(rw, 'registered');
+    this.host.changed(rw, 'registered');
+  }
+
+  /** RegisterBackgroundWorker's records, copied into the first slots at start. */
+  addStatics(statics: readonly CheckedRegistration[]): void {
+    statics.forEach((reg, slot) => {
+      this.array.fill(slot, reg.entry, reg.mainArg, -1);
+      this.array.publish(slot);
+      this.add(new RegisteredBgWorker(slot, 0n, reg.entry, reg.mainArg, false, reg.entry.notifyPid));
+    });
   }
 
   /** BackgroundWorkerStateChange: scan every slot for new registrations and terminate flags. */
   stateChange(allowNew: boolean): boolean {
-    const { array } = this.s;
+    const array = this.array;
     let startNeeded = false;
     for (let n = 0; n < array.total; n++) {
       if (!array.inUse(n)) continue;
@@ -88,11 +93,11 @@ export class BgWorkerList {
         continue;
       }
       let notifyPid = copy.entry.notifyPid;
-      if (notifyPid !== NO_NOTIFY_PID && notifyPid !== POSTMASTER_PID && !this.s.childByPid(notifyPid)) {
-        this.s.log.debug({ slot: n }, `worker notification PID ${notifyPid} is not valid`);
+      if (notifyPid !== NO_NOTIFY_PID && notifyPid !== POSTMASTER_PID && !this.host.children.byPid(notifyPid)) {
+        this.host.log.debug({ slot: n }, `worker notification PID ${notifyPid} is not valid`);
         notifyPid = NO_NOTIFY_PID;
       }
-      this.s.log.debug({ slot: n }, `registering background worker "${copy.entry.name}"`);
+      this.host.log.debug({ slot: n }, `registering background worker "${copy.entry.name}"`);
       this.add(new RegisteredBgWorker(n, array.generation(n), copy.entry, copy.mainArg, true, notifyPid));
       startNeeded = true;
     }
@@ -102,16 +107,17 @@ export class BgWorkerList {
   /** The terminate flag of a known worker, newly seen. */
   private terminateKnown(rw: RegisteredBgWorker): void {
     rw.terminate = true;
-    if (rw.pid !== 0) return this.s.sigterm(rw);
-    this.s.array.setPid(rw.slot, 0);
+    if (rw.pid !== 0) return this.host.children.sigterm(rw);
+    this.array.setPid(rw.slot, 0);
     this.notify(rw.notifyPid, rw.slot);
   }
 
   /**
-   * maybe_start_bgworkers: one launch pass. Returns whether another pass is needed at once
-   * (launch limit or launch failure) and when the earliest pending restart is due.
+   * maybe_start_bgworkers: one launch pass over the workers whose start time the host's
+   * phase allows. Returns whether another pass is needed at once (launch limit or launch
+   * failure) and when the earliest pending restart is due.
    */
-  launchPass(now: number): { startNeeded: boolean; nextRestartAt: number } {
+  launchPass(now: number, shouldStartNow: (t: BgWorkerStartTime) => boolean): { startNeeded: boolean; nextRestartAt: number } {
     let launched = 0;
     let nextRestartAt = Infinity;
     for (const rw of [...this.list]) {
@@ -127,24 +133,25 @@ export class BgWorkerList {
           this.notify(rw.notifyPid, rw.slot);
           continue;
         }
-        const due = rw.crashedAt + Math.max(rw.entry.restartTime * 1000, this.s.intensity.backoffMs(rw, now));
+        const due = rw.crashedAt + Math.max(rw.entry.restartTime * 1000, this.intensity.backoffMs(rw, now));
         if (now < due) {
           nextRestartAt = Math.min(nextRestartAt, due);
           continue;
         }
       }
-      if (!this.s.shouldStartNow(rw.entry.startTime)) continue;
-      if (rw.launches > 0 && !this.s.intensity.admit(rw, now)) {
+      if (!shouldStartNow(rw.entry.startTime)) continue;
+      if (rw.launches > 0 && !this.intensity.admit(rw, now)) {
         rw.failed = true;
-        this.s.failed(rw);
+        this.host.changed(rw, 'failed');
         this.notify(rw.notifyPid, rw.slot);
         continue;
       }
       rw.crashedAt = 0;
-      if (!this.s.launch(rw)) {
+      if (!this.host.children.launch(rw)) {
         rw.crashedAt = now;
         return { startNeeded: true, nextRestartAt };
       }
+      this.host.changed(rw, 'started');
       this.notify(rw.notifyPid, rw.slot);
       if (++launched >= MAX_BGWORKERS_TO_LAUNCH) return { startNeeded: true, nextRestartAt };
     }
@@ -153,7 +160,7 @@ export class BgWorkerList {
 
   /** CleanupBackend for an orderly exit (0 or 1). Returns whether a restart is pending. */
   reportExit(rw: RegisteredBgWorker, code: number, now: number): boolean {
-    this.s.array.setPid(rw.slot, 0);
+    this.array.setPid(rw.slot, 0);
     if (code === 0) {
       rw.terminate = true;
       rw.crashedAt = 0;
@@ -207,7 +214,7 @@ export class BgWorkerList {
    * own generation, so that handles the host holds stay valid across the crash cycle.
    */
   rebuildSlots(): void {
-    const { array } = this.s;
+    const array = this.array;
     for (const rw of this.list) {
       array.fill(rw.slot, { ...rw.entry, notifyPid: rw.notifyPid }, rw.mainArg, -1);
       array.setGeneration(rw.slot, rw.generation);
@@ -219,14 +226,15 @@ export class BgWorkerList {
   forget(rw: RegisteredBgWorker): void {
     this.list = this.list.filter((r) => r !== rw);
     this.bySlot.delete(rw.slot);
-    this.s.log.debug({ slot: rw.slot }, `unregistering background worker "${rw.entry.name}"`);
+    this.host.log.debug({ slot: rw.slot }, `unregistering background worker "${rw.entry.name}"`);
     this.freeSlot(rw.slot, rw.entry.flags);
-    this.s.listChanged(rw, 'unregistered');
+    this.host.watchers.notify(rw.slot);
+    this.host.changed(rw, 'unregistered');
   }
 
   private freeSlot(slot: number, flags: number): void {
-    if (flags & BGWORKER_CLASS_PARALLEL) Atomics.add(this.s.array.seg.i32, H_PARALLEL_TERMINATE, 1);
-    this.s.array.free(slot);
+    if (flags & BGWORKER_CLASS_PARALLEL) Atomics.add(this.array.seg.i32, H_PARALLEL_TERMINATE, 1);
+    this.array.free(slot);
   }
 
   /**
@@ -235,9 +243,9 @@ export class BgWorkerList {
    * never hangs for want of a notification (PG-SPEC §8.1).
    */
   notify(pid: number, slot: number): void {
-    this.s.notifyHost(slot);
+    this.host.watchers.notify(slot);
     if (pid === NO_NOTIFY_PID || pid === POSTMASTER_PID) return;
-    const child = this.s.childByPid(pid);
-    if (child) this.s.procs.latch(child.slot).set();
+    const child = this.host.children.byPid(pid);
+    if (child) this.procs.latch(child.slot).set();
   }
 }

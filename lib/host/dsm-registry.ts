@@ -2,12 +2,16 @@
  * The host's registry of dynamic shared-memory segments: handle → buffer, who is attached,
  * and whether it is pinned. Only the host thread touches it; workers ask by message.
  *
- * Users are the host itself (POSTMASTER_PID) and worker threads (by pid). A user may attach
+ * Users are the host itself (POSTMASTER_PID, through hostCreate/hostAttach, which give it
+ * DsmSegment objects of its own) and worker threads (by pid, through the requests their
+ * threads send: host/worker-requests.ts). A user may attach
  * more than once; each attach is one claim and each detach drops one. When no claim is left
  * and the segment is not pinned, it is forgotten. Handles are never reused within a host's
  * life, so a stale handle finds nothing rather than somebody else's memory.
  */
+import { POSTMASTER_PID } from '../constants.js';
 import { DsmInvalidSizeError } from '../errors.js';
+import { DsmSegment, type DsmOps } from '../shm/dsm-segment.js';
 
 interface Entry {
   buffer: SharedArrayBuffer;
@@ -21,6 +25,23 @@ export const MAX_DSM_BYTES = 2 ** 31 - 1;
 export class DsmRegistry {
   private readonly segments = new Map<number, Entry>();
   private nextHandle = 1;
+  private readonly hostOps: DsmOps = {
+    detach: (h) => this.detach(h, POSTMASTER_PID),
+    pin: (h) => this.pin(h, true),
+    unpin: (h) => this.pin(h, false),
+  };
+
+  /** dsm_create for the host thread itself. */
+  hostCreate(size: number): DsmSegment {
+    const { handle, buffer } = this.create(size, POSTMASTER_PID);
+    return new DsmSegment(handle, buffer, this.hostOps);
+  }
+
+  /** dsm_attach for the host thread itself: null if the segment no longer exists. */
+  hostAttach(handle: number): DsmSegment | null {
+    const buffer = this.attach(handle, POSTMASTER_PID);
+    return buffer ? new DsmSegment(handle, buffer, this.hostOps) : null;
+  }
 
   create(size: number, user: number): { handle: number; buffer: SharedArrayBuffer } {
     if (!Number.isInteger(size) || size <= 0 || size > MAX_DSM_BYTES) {

@@ -5,7 +5,8 @@
  * Reads are lock-free: the host is the only thread that frees slots, and readStatus
  * re-reads the generation to see a concurrent re-claim by a worker. Terminate takes
  * BackgroundWorkerLock exclusively (asynchronously), because setting the flag must not race
- * with a worker re-claiming a slot that was just freed.
+ * with a worker re-claiming a slot that was just freed; it then raises a pmsignal, and the
+ * host's next pass sees the flag and signals the thread (bgworker-list.ts, pm-child.ts).
  *
  * The host wakes its handles on every change of their slot (PG-SPEC §8.1's advice), so
  * waits never depend on notifyPid. A handle emits 'started' (pid) and 'stopped' when it
@@ -13,17 +14,21 @@
  * handle. Once the host is gone, waits resolve 'postmaster_died'.
  */
 import { EventEmitter } from 'node:events';
-import { type HandleData, type PidStatus, readStatus } from '../bgworker/registration.js';
+import { type HandleData, markTerminate, type PidStatus, readStatus } from '../bgworker/registration.js';
+import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BgwHandleStatus } from '../types.js';
+import type { HostLWLock } from './host-lock.js';
+import type { SlotWatchers } from './slot-watchers.js';
 
+/** What every host handle of one host shares. */
 export interface HandleHost {
   readonly array: BackgroundWorkerArray;
-  /** Call fn on every change of the slot; returns the unsubscribe function. */
-  watch(slot: number, fn: () => void): () => void;
+  readonly bgwLock: HostLWLock;
+  readonly pmSignal: PmSignal;
+  readonly watchers: SlotWatchers;
   /** True once the host has shut down or died. */
   gone(): boolean;
-  terminate(h: HandleData): Promise<void>;
 }
 
 export interface BackgroundWorkerHandleEvents {
@@ -38,7 +43,7 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
   constructor(private readonly host: HandleHost, readonly slot: number, readonly generation: bigint) {
     super();
     this.seen = this.status().status;
-    this.unwatch = host.watch(slot, () => this.changed());
+    this.unwatch = host.watchers.watch(slot, () => this.changed());
   }
 
   /** GetBackgroundWorkerPid: never blocks and never reports host death. */
@@ -62,8 +67,10 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
   }
 
   /** TerminateBackgroundWorker: idempotent; a stale handle has no effect. */
-  terminate(): Promise<void> {
-    return this.host.terminate(this);
+  async terminate(): Promise<void> {
+    if (this.host.gone()) return;
+    const marked = await this.host.bgwLock.with('exclusive', () => markTerminate(this.host.array, this));
+    if (marked) this.host.pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
   }
 
   toJSON(): { slot: number; generation: string } {
@@ -80,7 +87,7 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
         return true;
       };
       if (check()) return;
-      const unwatch = this.host.watch(this.slot, () => {
+      const unwatch = this.host.watchers.watch(this.slot, () => {
         if (check()) unwatch();
       });
     });

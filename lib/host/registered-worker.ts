@@ -44,6 +44,24 @@ export class RegisteredBgWorker {
     public notifyPid: number,
   ) {}
 
+  /** A thread was launched for this worker: a new life begins. */
+  startLife(worker: Worker): void {
+    this.pid = worker.threadId;
+    this.worker = worker;
+    this.startedAt = new Date();
+    this.launches++;
+    this.hardStopped = false;
+    this.exitError = null;
+  }
+
+  /** Its thread was reaped. */
+  endLife(lastExit: LastExit): void {
+    this.stopTimer = null;
+    this.pid = 0;
+    this.worker = null;
+    this.lastExit = lastExit;
+  }
+
   get neverRestart(): boolean {
     return this.entry.restartTime === BGW_NEVER_RESTART;
   }

@@ -3,8 +3,8 @@
  *
  * The shared segment carries all state; these messages carry only what is not state: the
  * worker's start-up record (PostgreSQL passes it to the forked child), nudges that make a
- * busy worker's event loop look at its interrupt bits, log lines, and the error an entry
- * ended with. A thread's first life is as a spare: it attaches the segment, preloads the
+ * busy worker's event loop look at its interrupt bits, log lines, the error an entry ended
+ * with, and the requests a worker makes of the host (dsm, LISTEN) with their replies. A thread's first life is as a spare: it attaches the segment, preloads the
  * modules the host names, reports `ready`, and waits for `launch`.
  */
 import type { BackgroundWorkerEntry } from '../types.js';
@@ -42,22 +42,16 @@ export interface NudgeMessage {
 export interface RetireMessage {
   type: 'retire';
 }
-/** The answer to a DsmRequestMessage: the segment's buffer, null if there is none, or an error. */
-export interface DsmReplyMessage {
-  type: 'dsm-reply';
+/** The answer to a RequestMessage with the same id: its result, or the error it failed with. */
+export interface ReplyMessage {
+  type: 'reply';
   id: number;
-  handle: number;
-  sab: SharedArrayBuffer | null;
-  error?: WireError;
-}
-export interface ListenReplyMessage {
-  type: 'listen-reply';
-  id: number;
+  result?: unknown;
   error?: WireError;
 }
 /** What arrives on a worker's notification port; `resync` after a LISTEN reconnect. */
 export type NotificationMessage = { channel: string; payload: string } | { resync: true };
-export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage | DsmReplyMessage | ListenReplyMessage;
+export type HostMessage = LaunchMessage | PreloadMessage | NudgeMessage | RetireMessage | ReplyMessage;
 
 // ---- sent by the worker ----
 export interface ReadyMessage {
@@ -75,14 +69,6 @@ export interface ExitReportMessage {
   code: number;
   error?: WireError;
 }
-/** dsm_create / dsm_attach, answered by a DsmReplyMessage with the same id. */
-export interface DsmRequestMessage {
-  type: 'dsm';
-  id: number;
-  op: 'create' | 'attach';
-  /** create: bytes; attach: the handle. */
-  arg: number;
-}
 /** dsm_detach / dsm_pin_segment / dsm_unpin_segment: no answer. */
 export interface DsmReleaseMessage {
   type: 'dsm-release';
@@ -95,14 +81,26 @@ export interface ActivityMessage {
   activity: string | null;
 }
 /**
- * LISTEN on a channel for this worker, answered by a ListenReplyMessage once the server has
- * it. The first one carries the port on which notifications will arrive.
+ * Worker → host requests that are answered (request-reply.ts), by operation: what the worker
+ * sends as `arg` and what the host's ReplyMessage carries as `result`. Adding a request is an
+ * entry here, its handler in host/worker-requests.ts, and the call on the worker side.
  */
-export interface ListenMessage {
-  type: 'listen';
-  id: number;
-  channel: string;
-  port?: MessagePort;
+export interface Requests {
+  /** dsm_create: `arg` is the size in bytes; the host registers the segment with the worker as its first user. */
+  'dsm-create': { arg: number; result: { handle: number; sab: SharedArrayBuffer } };
+  /** dsm_attach: `arg` is the handle; null once the segment is gone. */
+  'dsm-attach': { arg: number; result: { handle: number; sab: SharedArrayBuffer } | null };
+  /**
+   * LISTEN on a channel for this worker, answered once the server has it. The first one
+   * carries (and transfers) the port on which notifications will arrive.
+   */
+  listen: { arg: { channel: string; port?: MessagePort }; result: null };
 }
-export type WorkerMessage =
-  | ReadyMessage | LogMessage | ExitReportMessage | DsmRequestMessage | DsmReleaseMessage | ActivityMessage | ListenMessage;
+export type RequestOp = keyof Requests;
+export interface RequestMessage<K extends RequestOp = RequestOp> {
+  type: 'request';
+  id: number;
+  op: K;
+  arg: Requests[K]['arg'];
+}
+export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage | RequestMessage | DsmReleaseMessage | ActivityMessage;

@@ -30,6 +30,8 @@
  * It is off by default; an idle waiter never spins for longer than one bounded burst.
  */
 
+import { waitAsyncHeld } from './keep-alive.js';
+
 export const LATCH_UNSET = 0;
 export const LATCH_SET = 1;
 
@@ -66,8 +68,12 @@ export class Latch {
 
   /** Like waitSync, without blocking the thread; resolves true if the latch was set. */
   async waitAsync(timeoutMs: number): Promise<boolean> {
-    const r = Atomics.waitAsync(this.i32, this.index, LATCH_UNSET, timeoutMs);
-    if (r.async) await r.value;
+    await waitAsyncHeld(this.i32, this.index, LATCH_UNSET, timeoutMs);
     return Atomics.load(this.i32, this.index) === LATCH_SET;
+  }
+
+  /** Wake whoever sleeps on this latch without setting it; they re-check and sleep again. */
+  wakeWaiters(): void {
+    Atomics.notify(this.i32, this.index);
   }
 }

@@ -80,9 +80,6 @@ export const H_MAIN_ARG_BYTES = 8;
 export const H_MAX_PARALLEL_WORKERS = 9;
 export const HEADER_BYTES = CACHE_LINE;
 
-/** pmsignal reasons (PMSignalReason). */
-export const PMSIGNAL_BACKGROUND_WORKER_CHANGE = 1;
-
 /** An LWLock: state word and sleeper count (see lwlock.ts). */
 export const LWLOCK_BYTES = CACHE_LINE;
 export const L_STATE = 0;

@@ -31,6 +31,7 @@
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
 import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
+import { waitAsyncHeld } from './keep-alive.js';
 import { L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
 
 export const LW_SHARED_MASK = 0x000f_ffff;
@@ -208,8 +209,7 @@ export class LWLock {
     Atomics.add(this.i32, this.sleepers, 1);
     const t0 = performance.now();
     try {
-      const r = Atomics.waitAsync(this.i32, this.state, seen);
-      if (r.async) await r.value;
+      await waitAsyncHeld(this.i32, this.state, seen);
     } finally {
       Atomics.sub(this.i32, this.sleepers, 1);
       this.recordWait(performance.now() - t0);

@@ -272,20 +272,6 @@ function checkPlace(sab: SharedArrayBuffer, byteOffset: number): void {
   }
 }
 
-const keepAlive = setInterval(() => {}, 1 << 30);
-keepAlive.unref();
-let asyncWaiters = 0;
-
-/** Sleep on `latch` without blocking the thread; a pending waitAsync alone does not keep it alive. */
-async function sleepAsync(latch: Latch): Promise<void> {
-  if (asyncWaiters++ === 0) keepAlive.ref();
-  try {
-    await latch.waitAsync(Infinity);
-  } finally {
-    if (--asyncWaiters === 0) keepAlive.unref();
-  }
-}
-
 /**
  * shm_mq_handle: one thread's end of a queue, with the progress of a message in flight.
  * Not shared: only the thread that attached may use it.
@@ -698,8 +684,9 @@ export class ShmMqHandle {
     this.me.checkForInterrupts?.();
   }
 
+  /** The same without blocking the thread; the latch's async wait holds the event loop open. */
   private async sleepAsync(): Promise<void> {
-    await sleepAsync(this.latch);
+    await this.latch.waitAsync(Infinity);
     this.latch.reset();
     this.me.checkForInterrupts?.();
   }

@@ -7,9 +7,10 @@
  */
 import { threadId } from 'node:worker_threads';
 import { deserialize } from 'node:v8';
-import { claimSlot, signalPostmaster } from '../bgworker/registration.js';
+import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
 import type { LWLock } from '../shm/lwlock.js';
+import { PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/pm-signal.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
 import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
@@ -17,7 +18,7 @@ import { BgwHandleStatus, type BackgroundWorker, type BackgroundWorkerEntry, typ
 import type { DatabaseSettings, PgClient } from '../pg/connect.js';
 import { clusterSingleton, type ClusterSingletonOptions } from './cluster-singleton.js';
 import { currentClient, initializeConnection, reportActivity, transaction } from './database.js';
-import { dsmRequest } from './dsm.js';
+import { dsmAttach, dsmCreate } from './dsm.js';
 import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
 import { WorkerBackgroundWorkerHandle } from './handle.js';
 import { checkForInterrupts, interruptPending, setSignalHandler, terminationSignal, type CatchableSignal } from './interrupts.js';
@@ -108,20 +109,20 @@ export class WorkerContext<A = unknown> {
     });
     const h = bgwLock.with('exclusive', () => claimSlot(array, reg));
     if (!h) return null;
-    signalPostmaster(array, getMyProc().procs);
+    getMyProc().pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
     return new WorkerBackgroundWorkerHandle(h.slot, h.generation);
   }
 
   /** dsm_create: a new dynamic shared-memory segment, attached to this worker. */
-  async dsmCreate(size: number): Promise<DsmSegment> {
+  dsmCreate(size: number): Promise<DsmSegment> {
     sharedState('dsmCreate()');
-    return (await dsmRequest('create', size))!;
+    return dsmCreate(size);
   }
 
   /** dsm_attach: the segment with this handle, or null if it no longer exists. */
   dsmAttach(handle: number): Promise<DsmSegment | null> {
     sharedState('dsmAttach()');
-    return dsmRequest('attach', handle);
+    return dsmAttach(handle);
   }
 
   /**

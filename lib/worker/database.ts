@@ -17,20 +17,18 @@
  * The bypass flags of PostgreSQL's connection functions (ALLOWCONN, ROLELOGINCHECK) have no
  * meaning for an ordinary client: the server's checks apply to every worker.
  */
-import { parentPort } from 'node:worker_threads';
 import { DbAlreadyConnectedError, DbConnectFailedError, DbConnectionLostError, DbNotConnectedError, DbNotRequestedError } from '../errors.js';
 import { clientConfig, connectClient, type DatabaseSettings, type PgClient } from '../pg/connect.js';
-import type { ActivityMessage } from '../protocol/messages.js';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
 import { getMyProc } from './my-proc.js';
 import { onProcExit, procExit } from './proc-exit.js';
+import { postToHost } from './to-host.js';
 
 let client: PgClient | null = null;
 let connecting = false;
 
 export function reportActivity(activity: string | null): void {
-  const m: ActivityMessage = { type: 'activity', activity };
-  parentPort?.postMessage(m);
+  postToHost({ type: 'activity', activity });
 }
 
 export async function initializeConnection(settings: DatabaseSettings = {}): Promise<PgClient> {

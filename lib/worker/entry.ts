@@ -14,27 +14,24 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AdminShutdownError, FunctionNotFoundError } from '../errors.js';
-import type { HostMessage, LaunchMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
+import type { HostMessage, LaunchMessage, ThreadData } from '../protocol/messages.js';
 import { PM_CHILD_ACTIVE } from '../shm/layout.js';
+import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
 import { WorkerContext } from './context.js';
 import { serviceSignals, unblockSignals } from './interrupts.js';
 import { workerLog } from './log.js';
-import { onDsmReply } from './dsm.js';
-import { onListenReply } from './notifications.js';
 import { hasMyProc, setMyProc } from './my-proc.js';
 import { procExit } from './proc-exit.js';
+import { onHostReply, postToHost } from './to-host.js';
 import { setExitOnPmDeath } from './wait-latch.js';
 
 const port = parentPort!;
 const data = workerData as ThreadData;
 const seg = Segment.attach(data.sab, data.layout);
 const procs = new ProcArray(seg);
-
-function post(m: WorkerMessage): void {
-  port.postMessage(m);
-}
+const pmSignal = new PmSignal(procs);
 
 async function preload(url: string): Promise<void> {
   // A module that fails to load is reported when a worker is launched with it.
@@ -43,7 +40,7 @@ async function preload(url: string): Promise<void> {
 
 async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
   procs.setChildState(m.slot, PM_CHILD_ACTIVE);
-  setMyProc({ slot: m.slot, entry: m.entry, database: data.database, seg, procs, latch: procs.latch(m.slot) });
+  setMyProc({ slot: m.slot, entry: m.entry, database: data.database, seg, procs, pmSignal, latch: procs.latch(m.slot) });
   setExitOnPmDeath(() => procExit(1));
   try {
     const mod = (await import(m.entry.libraryName)) as Record<string, unknown>;
@@ -78,11 +75,8 @@ port.on('message', (m: HostMessage) => {
     case 'nudge':
       if (hasMyProc()) serviceSignals();
       break;
-    case 'dsm-reply':
-      onDsmReply(m);
-      break;
-    case 'listen-reply':
-      onListenReply(m);
+    case 'reply':
+      onHostReply(m);
       break;
     case 'retire':
       process.exit(0);
@@ -90,4 +84,4 @@ port.on('message', (m: HostMessage) => {
 });
 
 for (const url of data.preload) await preload(url);
-post({ type: 'ready' });
+postToHost({ type: 'ready' });

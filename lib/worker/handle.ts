@@ -10,7 +10,8 @@
  * consumed a wake-up sets the latch again on its way out: a spurious wake-up is always
  * allowed, a lost one never.
  */
-import { type HandleData, markTerminate, readStatus, signalPostmaster, type PidStatus } from '../bgworker/registration.js';
+import { type HandleData, markTerminate, readStatus, type PidStatus } from '../bgworker/registration.js';
+import { PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/pm-signal.js';
 import { BgwHandleStatus } from '../types.js';
 import { getMyProc, sharedState } from './my-proc.js';
 import { WL_LATCH_SET, WL_POSTMASTER_DEATH, waitLatchAsync } from './wait-latch.js';
@@ -31,8 +32,7 @@ export class WorkerBackgroundWorkerHandle {
   /** TerminateBackgroundWorker: idempotent; a stale handle has no effect. */
   terminate(): void {
     const { array, bgwLock } = sharedState('a worker handle');
-    const p = getMyProc();
-    if (bgwLock.with('exclusive', () => markTerminate(array, this))) signalPostmaster(array, p.procs);
+    if (bgwLock.with('exclusive', () => markTerminate(array, this))) getMyProc().pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
   }
 
   /** Resolves 'started' (with pid), 'stopped' or 'postmaster_died'; never 'not_yet_started'. */

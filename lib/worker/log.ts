@@ -3,9 +3,9 @@
  * worker's name, type, slot and pid. Messages are posted, never written from the thread,
  * so log lines of all workers come out of one place in order of arrival.
  */
-import { parentPort } from 'node:worker_threads';
 import type { LogMessage } from '../protocol/messages.js';
 import type { Logger } from '../types.js';
+import { postToHost } from './to-host.js';
 
 function send(level: LogMessage['level'], obj: object | string, msg?: string): void {
   const m: LogMessage =
@@ -13,10 +13,10 @@ function send(level: LogMessage['level'], obj: object | string, msg?: string): v
       ? { type: 'log', level, msg: obj }
       : { type: 'log', level, msg: msg ?? '', fields: toFields(obj) };
   try {
-    parentPort?.postMessage(m);
+    postToHost(m);
   } catch {
     // A field that cannot be cloned must not turn a log call into a crash.
-    parentPort?.postMessage({ type: 'log', level, msg: m.msg, fields: { unclonable: String(m.fields) } });
+    postToHost({ type: 'log', level, msg: m.msg, fields: { unclonable: String(m.fields) } });
   }
 }
 

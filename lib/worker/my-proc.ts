@@ -8,6 +8,7 @@
  * and its crash cannot corrupt it.
  */
 import { NoShmemAccessError, NotInWorkerError } from '../errors.js';
+import type { PmSignal } from '../shm/pm-signal.js';
 import type { ProcArray } from '../shm/proc-array.js';
 import type { Segment } from '../shm/segment.js';
 import { ShmemDirectory } from '../shm/shmem-struct.js';
@@ -25,6 +26,8 @@ export interface MyProc {
   database: DatabaseSettings;
   seg: Segment;
   procs: ProcArray;
+  /** Raising reasons for the host's attention, and reading whether it is gone. */
+  pmSignal: PmSignal;
   latch: Latch;
 }
 

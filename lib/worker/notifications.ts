@@ -8,9 +8,9 @@
  * WaitLatch gets its notifications as surely as one that awaits. A `{ resync: true }` entry
  * means the LISTEN connection was lost and restored and notifications may have been missed.
  */
-import { MessageChannel, parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { ListenMessage, ListenReplyMessage, NotificationMessage } from '../protocol/messages.js';
-import { fromWire } from '../protocol/wire-error.js';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { NotificationMessage } from '../protocol/messages.js';
+import { requestHost } from './to-host.js';
 
 export interface Notification {
   channel: string;
@@ -21,26 +21,16 @@ export type NotificationEvent = Notification | { resync: true };
 
 let port: MessagePort | null = null;
 const queued: NotificationEvent[] = [];
-const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-let nextId = 1;
 
-export function listen(channel: string): Promise<void> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    if (port) return parentPort!.postMessage({ type: 'listen', id, channel } satisfies ListenMessage);
-    const ch = new MessageChannel();
-    port = ch.port2;
-    port.unref();
-    parentPort!.postMessage({ type: 'listen', id, channel, port: ch.port1 } satisfies ListenMessage, [ch.port1]);
-  });
-}
-
-export function onListenReply(m: ListenReplyMessage): void {
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  if (m.error) p?.reject(fromWire(m.error));
-  else p?.resolve();
+export async function listen(channel: string): Promise<void> {
+  if (port) {
+    await requestHost('listen', { channel });
+    return;
+  }
+  const ch = new MessageChannel();
+  port = ch.port2;
+  port.unref();
+  await requestHost('listen', { channel, port: ch.port1 }, [ch.port1]);
 }
 
 function drain(): void {

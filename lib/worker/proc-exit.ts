@@ -8,13 +8,13 @@
  * 'exit' event, as C's exit() runs PostgreSQL's atexit hook. An uncaught error outside the
  * entry marks the thread crashed first, so the path is skipped and the switch stays ACTIVE.
  */
-import { parentPort } from 'node:worker_threads';
 import type { WorkerMessage } from '../protocol/messages.js';
 import { toWire } from '../protocol/wire-error.js';
 import { PM_CHILD_ASSIGNED } from '../shm/layout.js';
 import { releaseAllLWLocks } from '../shm/lwlock.js';
 import { workerLog } from './log.js';
 import { getMyProc, hasMyProc } from './my-proc.js';
+import { postToHost } from './to-host.js';
 
 const exitCallbacks: Array<() => void> = [];
 let crashed = false;
@@ -47,7 +47,7 @@ export function procExit(code: 0 | 1, err?: unknown): never {
   runExitCallbacks();
   leaveSharedState();
   const m: WorkerMessage = err === undefined ? { type: 'exit-report', code } : { type: 'exit-report', code, error: toWire(err) };
-  parentPort!.postMessage(m);
+  postToHost(m);
   process.exit(code);
 }
 

@@ -6,17 +6,17 @@
  * WL_TIMEOUT, WL_POSTMASTER_DEATH; a set latch wins over a timeout that expired at the same
  * moment. The wait never resets the latch (the caller does, Pattern A, see shm/latch.ts).
  *
- * Host death is the H_PM_DEATH word, which the host sets before notifying every latch.
+ * Host death is pm-signal.ts's death word, which the host sets before waking every latch.
  * With WL_EXIT_ON_PM_DEATH the worker exits with code 1 instead of returning; if the caller
  * names neither death flag, WL_EXIT_ON_PM_DEATH is assumed (PostgreSQL asserts one is given).
  * A pending SIGQUIT ends the thread from inside the wait. WL_SOCKET_READABLE stands for the
  * worker's LISTEN socket: the wait returns it while notifications are queued
  * (notifications.ts), which the host also signals by setting the latch.
  *
- * Node does not keep a thread alive for a pending Atomics.waitAsync (nodejs/node #44729):
- * while an async wait is outstanding a ref'd timer holds the event loop open.
+ * The async form's latch sleeps hold the thread's event loop open (shm/keep-alive.ts): a
+ * worker whose only pending work is a latch wait stays alive.
  */
-import { H_PM_DEATH, P_LATCH_WAITS, procIndex } from '../shm/layout.js';
+import { P_LATCH_WAITS, procIndex } from '../shm/layout.js';
 import { getMyProc } from './my-proc.js';
 import { serviceSignals } from './interrupts.js';
 import { notificationsPending } from './notifications.js';
@@ -39,9 +39,6 @@ export function setExitOnPmDeath(fn: () => never): void {
   exitOnPmDeath = fn;
 }
 
-const keepAlive = setInterval(() => {}, 1 << 30);
-keepAlive.unref();
-let asyncWaiters = 0;
 const privateWord = new Int32Array(new SharedArrayBuffer(4));
 const IGNORED_LATCH_NAP_MS = 100;
 
@@ -53,7 +50,7 @@ function readyEvents(events: number, deadline: number): number {
   if (events & WL_LATCH_SET && p.latch.isSet()) rc |= WL_LATCH_SET;
   if (events & WL_SOCKET_READABLE && notificationsPending()) rc |= WL_SOCKET_READABLE;
   if (rc) return rc;
-  if (Atomics.load(p.seg.i32, H_PM_DEATH) !== 0) {
+  if (p.pmSignal.isDead()) {
     if (events & WL_POSTMASTER_DEATH) return WL_POSTMASTER_DEATH;
     exitOnPmDeath();
   }
@@ -96,17 +93,12 @@ export function waitLatch(events: number, timeoutMs = -1, opts: WaitOptions = {}
 export async function waitLatchAsync(events: number, timeoutMs = -1): Promise<number> {
   const n = normalize(events, timeoutMs);
   const latch = getMyProc().latch;
-  if (asyncWaiters++ === 0) keepAlive.ref();
-  try {
-    for (;;) {
-      const r = readyEvents(n.events, n.deadline);
-      if (r) return r;
-      const ms = sleepFor(n.events, n.deadline);
-      countSleep();
-      if (n.events & WL_LATCH_SET) await latch.waitAsync(ms);
-      else await new Promise((res) => setTimeout(res, ms));
-    }
-  } finally {
-    if (--asyncWaiters === 0) keepAlive.unref();
+  for (;;) {
+    const r = readyEvents(n.events, n.deadline);
+    if (r) return r;
+    const ms = sleepFor(n.events, n.deadline);
+    countSleep();
+    if (n.events & WL_LATCH_SET) await latch.waitAsync(ms);
+    else await new Promise((res) => setTimeout(res, ms));
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The host's main shared-memory segment (ipci.c's CreateSharedMemoryAndSemaphores): sized
+ * once from the options (layout.ts adds the parts up), created at start, rebuilt in place at
+ * the end of a crash-restart cycle, with the user's region `init` callbacks run after each
+ * (re)initialization, before any worker of that generation can start.
+ *
+ * It also answers what the host reads from the segment on behalf of its API: named regions
+ * and locks, and the wait statistics that sleepers count there. Reads are lock-free; the
+ * host never takes an LWLock to look (postmaster.c's rule: the supervisor keeps away from
+ * shared state it does not own).
+ *
+ * Host thread only.
+ */
+import { computeLayout, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
+import { LWLock } from '../shm/lwlock.js';
+import { PmSignal } from '../shm/pm-signal.js';
+import { ProcArray } from '../shm/proc-array.js';
+import { Segment } from '../shm/segment.js';
+import { ShmemDirectory, type ShmemStruct } from '../shm/shmem-struct.js';
+import type { ResolvedOptions } from './pm-options.js';
+
+export interface WaitStats {
+  latchWaits: number;
+  locks: Array<{ name: string; waits: number; totalMs: number; buckets: number[] }>;
+  /** Upper bounds (µs) of the buckets; one more bucket takes everything longer. */
+  boundsUs: number[];
+}
+
+export class SharedMemory {
+  readonly seg: Segment;
+  readonly procs: ProcArray;
+  readonly pmSignal: PmSignal;
+  readonly bgwLock: LWLock;
+  private readonly directory: ShmemDirectory;
+
+  constructor(private readonly opts: ResolvedOptions) {
+    const sizes = opts.shmem.map(([n, r]): [string, number] => [n, typeof r === 'number' ? r : r.size]);
+    const layout = computeLayout(opts.maxWorkerProcesses, opts.hostLatches, opts.mainArgBytes, opts.locks, sizes);
+    this.seg = Segment.create(layout, opts.maxParallelWorkers);
+    this.procs = new ProcArray(this.seg);
+    this.pmSignal = new PmSignal(this.procs);
+    this.directory = new ShmemDirectory(this.seg);
+    this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
+    this.runInits();
+  }
+
+  /** The end of a crash cycle: zero everything, rewrite the header, run the inits again. */
+  reinitialize(): void {
+    this.seg.reinitialize();
+    this.runInits();
+  }
+
+  region(name: string): ShmemStruct {
+    return this.directory.region(name);
+  }
+
+  lock(name: string): LWLock {
+    return this.directory.lock(name);
+  }
+
+  /**
+   * Latch sleeps of all workers, and per LWLock (BackgroundWorkerLock and the named ones)
+   * the sleeps, time asleep and a histogram over LWLOCK_WAIT_BOUNDS_US, since the segment
+   * was last initialized.
+   */
+  waitStats(): WaitStats {
+    let latchWaits = 0;
+    for (let slot = 0; slot < this.opts.maxWorkerProcesses; slot++) latchWaits += this.procs.latchWaits(slot);
+    const locks = [this.bgwLock, ...this.opts.locks.map((n) => this.directory.lock(n))].map((l) => ({ name: l.name, ...l.waitStats() }));
+    return { latchWaits, locks, boundsUs: [...LWLOCK_WAIT_BOUNDS_US] };
+  }
+
+  private runInits(): void {
+    for (const [name, req] of this.opts.shmem) {
+      if (typeof req === 'object' && req.init) req.init(this.directory.region(name));
+    }
+  }
+}
