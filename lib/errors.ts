@@ -71,6 +71,12 @@ export class ConfigInvalidError extends BgwError {
   declare readonly code: typeof ConfigInvalidError.code;
 }
 
+export class InvalidRegistrationError extends BgwError {
+  static readonly code = 'BGW_ERR_INVALID_REGISTRATION';
+  static readonly meaning = 'A registration is not an object.';
+  declare readonly code: typeof InvalidRegistrationError.code;
+}
+
 export class NameTooLongError extends BgwError {
   static readonly code = 'BGW_ERR_NAME_TOO_LONG';
   static readonly meaning = 'A name, type or function name is empty or longer than BGW_MAXLEN - 1 bytes.';
