@@ -19,6 +19,7 @@ export { ShmToc, ShmTocEstimator } from './shm/shm-toc.js';
 export type { LWLockMode } from './shm/lwlock.js';
 export * from './types.js';
 export * from './errors.js';
+export * from './error-catalogue.js';
 export {
   BGW_MAXLEN, BGW_EXTRALEN, MAXPGPATH, BGW_NEVER_RESTART, BGW_DEFAULT_RESTART_INTERVAL, BGW_MAX_RESTART_TIME,
   DEFAULT_MAX_WORKER_PROCESSES, MAX_BGWORKERS_TO_LAUNCH, POSTMASTER_PID,

@@ -1,25 +1,93 @@
-/** The error catalogue: every code has its class, and the README's table lists exactly the codes. */
+/**
+ * The error catalogue, class by class: each exported error class declares one code and its
+ * meaning, is found again by that code, survives the wire, and is recognised by its brand
+ * when it comes from another copy of the package; the README's table lists exactly the codes.
+ */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import * as api from '../dist/lib/index.js';
+import * as workerApi from '../dist/lib/worker/index.js';
+import { fromWire, toWire } from '../dist/lib/protocol/wire-error.js';
 
-const { BgwError, CATALOGUE, errorClassFor } = api;
+const { BgwError, CATALOGUE, errorClassFor, isBgwError } = api;
+type BgwErrorCode = api.BgwErrorCode;
 
-t.test('every code has a subclass with that code and a name of its own', async (t) => {
-  for (const code of Object.keys(CATALOGUE)) {
-    const cls = errorClassFor(code);
-    t.ok(cls, `${code} has a class`);
-    const err = new cls!('msg');
-    t.equal(err.code, code);
-    t.ok(err instanceof BgwError && err instanceof Error, `${code} is a BgwError`);
-    t.equal((api as Record<string, unknown>)[err.name], cls, `${err.name} is exported`);
+interface ErrorClass {
+  new (message: string, options?: { cause?: unknown }): InstanceType<typeof BgwError>;
+  readonly name: string;
+  readonly code: BgwErrorCode;
+  readonly meaning: string;
+}
+
+/** Found among the exports, not through the catalogue, so the catalogue is what is tested. */
+const classes = Object.entries(api)
+  .filter(([, v]) => typeof v === 'function' && Object.prototype.isPrototypeOf.call(BgwError, v))
+  .map(([exported, v]) => [exported, v as unknown as ErrorClass] as const);
+
+/** What an instance made by another copy of the package carries: the same Symbol.for brands. */
+function foreignInstance(code: string, name: string): object {
+  const foreign = Object.assign(Object.create(Error.prototype) as Error, { name, message: 'from the other copy', code });
+  Object.defineProperty(foreign, Symbol.for('bgworker.error'), { value: true });
+  Object.defineProperty(foreign, Symbol.for(`bgworker.error.${code}`), { value: true });
+  return foreign;
+}
+
+t.test('every error class declares one code, once', async (t) => {
+  t.ok(classes.length >= 50, `${classes.length} classes exported`);
+  const codes = classes.map(([, cls]) => cls.code);
+  t.same(codes.filter((c, i) => codes.indexOf(c) !== i), [], 'no code is declared by two classes');
+  t.same([...codes].sort(), Object.keys(CATALOGUE).sort(), 'the catalogue holds exactly the declared codes');
+});
+
+for (const [exported, cls] of classes) {
+  t.test(exported, async (t) => {
+    const { code } = cls;
+    t.match(code, /^BGW_ERR_[A-Z_]+$/, 'code format');
+    t.equal(cls.name, exported, 'the class is exported under its own name');
+    t.ok(typeof cls.meaning === 'string' && cls.meaning.length > 0, 'meaning is set');
+    t.equal(CATALOGUE[code], cls.meaning, 'the catalogue gives its meaning');
+    t.equal(errorClassFor(code), cls, 'errorClassFor finds it by its code');
+
+    const cause = new Error('underneath');
+    const err = new cls('msg', { cause });
+    t.match(err, { code, name: exported, message: 'msg', cause });
+    t.ok(err instanceof cls && err instanceof BgwError && err instanceof Error, 'instanceof its class, BgwError and Error');
+    t.ok(isBgwError(err) && isBgwError(err, code), 'isBgwError, with and without its code');
+
+    const back = fromWire(structuredClone(toWire(err)));
+    t.equal(back.constructor, cls, 'the wire round trip keeps the class');
+    t.match(back, { code, name: exported, message: 'msg', cause: { message: 'underneath' } });
+
+    const foreign = foreignInstance(code, exported);
+    t.ok(foreign instanceof cls, "another copy's instance is instanceof the class");
+    t.ok(foreign instanceof BgwError, "another copy's instance is instanceof BgwError");
+    t.ok(isBgwError(foreign, code), 'isBgwError recognises it with its code');
+    const other = classes.find(([, c]) => c.code !== code)![1];
+    t.notOk(foreign instanceof other, `nor instanceof ${other.name}`);
+    t.notOk(isBgwError(foreign, other.code), `nor isBgwError with ${other.code}`);
+  });
+}
+
+t.test('the brands of BgwError alone, and of nothing', async (t) => {
+  const foreign = { [Symbol.for('bgworker.error')]: true, code: 'BGW_ERR_X' };
+  t.ok(foreign instanceof BgwError && isBgwError(foreign), 'the base brand is a BgwError');
+  t.notOk(foreign instanceof api.InvalidOptionError, 'but no class in particular');
+  for (const v of [new Error('x'), { code: 'BGW_ERR_INVALID_OPTION' }, null, undefined, 'BGW_ERR_INVALID_OPTION', 7]) {
+    t.notOk(v instanceof BgwError || isBgwError(v) || isBgwError(v, 'BGW_ERR_INVALID_OPTION'), `${String(v)} is not a BgwError`);
   }
 });
 
-t.test('the brand check recognises a BgwError made by another copy of the package', async (t) => {
-  const foreign = { [Symbol.for('bgworker.error')]: true, code: 'BGW_ERR_X' };
-  t.ok(foreign instanceof BgwError);
-  t.notOk(new Error('x') instanceof BgwError);
+t.test("a caller's own subclass keeps the ordinary prototype check", async (t) => {
+  class MyOptionError extends api.InvalidOptionError {}
+  const mine = new MyOptionError('mine');
+  t.match(mine, { code: 'BGW_ERR_INVALID_OPTION', name: 'MyOptionError' });
+  t.ok(mine instanceof api.InvalidOptionError && mine instanceof MyOptionError);
+  t.notOk(new api.InvalidOptionError('theirs') instanceof MyOptionError);
+});
+
+t.test('both entry points export the same error surface', async (t) => {
+  for (const [exported, cls] of classes) t.equal((workerApi as Record<string, unknown>)[exported], cls, exported);
+  for (const name of ['BgwError', 'CATALOGUE', 'errorClassFor', 'isBgwError'] as const) t.equal(workerApi[name], api[name], name);
 });
 
 t.test("the README's error table lists exactly the catalogue", async (t) => {

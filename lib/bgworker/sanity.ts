@@ -20,8 +20,8 @@ import {
   BGW_EXTRALEN, BGW_MAXLEN, BGW_MAX_RESTART_TIME, BGW_NEVER_RESTART, MAXPGPATH, NO_NOTIFY_PID,
 } from '../constants.js';
 import {
-  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidResourceLimitsError, InvalidRestartIntervalError, InvalidStartTimeError,
-  MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError, ParallelRestartError,
+  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidRegistrationError, InvalidResourceLimitsError, InvalidRestartIntervalError,
+  InvalidStartTimeError, MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError, ParallelRestartError,
   StaticNotifyError,
 } from '../errors.js';
 import {
@@ -45,7 +45,9 @@ export interface SanityContext {
 }
 
 export function sanityCheckBackgroundWorker(w: BackgroundWorker, ctx: SanityContext): CheckedRegistration {
-  if (typeof w !== 'object' || w === null) throw new InvalidFlagsError('a background worker registration must be an object');
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) {
+    throw new InvalidRegistrationError('a background worker registration must be an object');
+  }
   const name = checkName(w.name, 'name', '');
   const prefix = `background worker "${name}": `;
   const type = w.type === undefined || w.type === '' ? name : checkName(w.type, 'type', prefix);

@@ -7,7 +7,7 @@
  * other error keeps name, message, stack and a string `code` if it had one (pg's
  * DatabaseError keeps its SQLSTATE that way). Causes travel as a chain.
  */
-import { errorClassFor } from '../errors.js';
+import { errorClassFor } from '../error-catalogue.js';
 
 export interface WireError {
   name: string;

@@ -73,7 +73,10 @@
  * PG-SPEC §6.
  */
 import { isMainThread } from 'node:worker_threads';
-import { BgwError, errorClassFor } from '../errors.js';
+import {
+  MqAlreadyAttachedError, MqAlreadySetError, MqBadMagicError, MqBlockingOnHostError, MqInvalidArgError, MqInvalidMessageSizeError,
+  MqMessageTooLargeError, MqNotParticipantError, MqRetryMismatchError, MqTooSmallError, MqWrongEndError,
+} from '../errors.js';
 import type { Latch } from './latch.js';
 
 export const MQ_HEADER_BYTES = 56;
@@ -134,12 +137,8 @@ export interface ShmMqAttachOptions {
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-function mqError(code: string, message: string): BgwError {
-  return new (errorClassFor(`BGW_ERR_MQ_${code}`)!)(message);
-}
-
 function checkProcNumber(p: number): void {
-  if (!Number.isInteger(p) || p < 0 || p >= 0x7fff_ffff) throw mqError('INVALID_ARG', `a proc number must be an integer >= 0, got ${p}`);
+  if (!Number.isInteger(p) || p < 0 || p >= 0x7fff_ffff) throw new MqInvalidArgError(`a proc number must be an integer >= 0, got ${p}`);
 }
 
 /** The queue in shared memory (shm_mq *): create or open it, set its ends, attach handles. */
@@ -174,11 +173,11 @@ export class ShmMq {
   static create(sab: SharedArrayBuffer, byteOffset: number, size: number): ShmMq {
     checkPlace(sab, byteOffset);
     if (!Number.isSafeInteger(size) || size < ShmMq.MINIMUM_SIZE) {
-      throw mqError('TOO_SMALL', `queue size must be at least ${ShmMq.MINIMUM_SIZE} bytes, got ${size}`);
+      throw new MqTooSmallError(`queue size must be at least ${ShmMq.MINIMUM_SIZE} bytes, got ${size}`);
     }
     const ringSize = ShmMq.ringSizeFor(size);
     if (byteOffset + MQ_HEADER_BYTES + ringSize > sab.byteLength || ringSize > 0x7fff_fff8) {
-      throw mqError('INVALID_ARG', `a queue of ${size} bytes at ${byteOffset} does not fit a buffer of ${sab.byteLength} bytes`);
+      throw new MqInvalidArgError(`a queue of ${size} bytes at ${byteOffset} does not fit a buffer of ${sab.byteLength} bytes`);
     }
     const i32 = new Int32Array(sab, byteOffset, MQ_HEADER_BYTES >> 2);
     const i64 = new BigInt64Array(sab, byteOffset, MQ_HEADER_BYTES >> 3);
@@ -203,7 +202,7 @@ export class ShmMq {
     const i32 = new Int32Array(sab, byteOffset, MQ_HEADER_BYTES >> 2);
     const ringSize = Atomics.load(i32, MQ_I32_RING_SIZE);
     if (Atomics.load(i32, MQ_I32_MAGIC) !== MQ_MAGIC || byteOffset + MQ_HEADER_BYTES + ringSize > sab.byteLength) {
-      throw mqError('BAD_MAGIC', `no shared memory queue at byte ${byteOffset}`);
+      throw new MqBadMagicError(`no shared memory queue at byte ${byteOffset}`);
     }
     return new ShmMq(sab, byteOffset);
   }
@@ -246,29 +245,29 @@ export class ShmMq {
    * @throws {BGW_ERR_MQ_ALREADY_ATTACHED} that end already has a handle
    */
   attach(role: ShmMqRole, me: ShmMqEndpoint, opts: ShmMqAttachOptions = {}): ShmMqHandle {
-    if (role !== 'sender' && role !== 'receiver') throw mqError('INVALID_ARG', `role must be 'sender' or 'receiver', got ${String(role)}`);
+    if (role !== 'sender' && role !== 'receiver') throw new MqInvalidArgError(`role must be 'sender' or 'receiver', got ${String(role)}`);
     const field = role === 'sender' ? MQ_I32_SENDER : MQ_I32_RECEIVER;
     if (Atomics.load(this.i32, field) !== me.procNumber) {
-      throw mqError('NOT_PARTICIPANT', `proc ${me.procNumber} is not the ${role} of this queue; call set${role === 'sender' ? 'Sender' : 'Receiver'} first`);
+      throw new MqNotParticipantError(`proc ${me.procNumber} is not the ${role} of this queue; call set${role === 'sender' ? 'Sender' : 'Receiver'} first`);
     }
     const bit = role === 'sender' ? HANDLE_SENDER : HANDLE_RECEIVER;
-    if (Atomics.or(this.i32, MQ_I32_HANDLES, bit) & bit) throw mqError('ALREADY_ATTACHED', `the ${role} end of this queue already has a handle`);
+    if (Atomics.or(this.i32, MQ_I32_HANDLES, bit) & bit) throw new MqAlreadyAttachedError(`the ${role} end of this queue already has a handle`);
     return new ShmMqHandle(this, role, me, opts.counterpartyAlive ?? null);
   }
 
   private setEnd(field: number, other: number, me: ShmMqEndpoint, what: ShmMqRole): void {
     checkProcNumber(me.procNumber);
     const was = Atomics.compareExchange(this.i32, field, MQ_NO_PROC, me.procNumber);
-    if (was !== MQ_NO_PROC) throw mqError('ALREADY_SET', `the ${what} of this queue is already set (proc ${was}); a queue is used once`);
+    if (was !== MQ_NO_PROC) throw new MqAlreadySetError(`the ${what} of this queue is already set (proc ${was}); a queue is used once`);
     const peer = Atomics.load(this.i32, other);
     if (peer !== MQ_NO_PROC) me.latchOf(peer).set();
   }
 }
 
 function checkPlace(sab: SharedArrayBuffer, byteOffset: number): void {
-  if (!(sab instanceof SharedArrayBuffer)) throw mqError('INVALID_ARG', 'a queue lives in a SharedArrayBuffer');
+  if (!(sab instanceof SharedArrayBuffer)) throw new MqInvalidArgError('a queue lives in a SharedArrayBuffer');
   if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % MQ_MAXALIGN !== 0 || byteOffset + MQ_HEADER_BYTES > sab.byteLength) {
-    throw mqError('INVALID_ARG', `a queue needs an 8-aligned offset with room for its header, got ${byteOffset}`);
+    throw new MqInvalidArgError(`a queue needs an 8-aligned offset with room for its header, got ${byteOffset}`);
   }
 }
 
@@ -433,7 +432,7 @@ export class ShmMqHandle {
     this.checkRole('sender');
     let n = 0;
     for (let i = 0; i < iov.length; i++) n += iov[i]!.length;
-    if (n > MAX_MESSAGE_BYTES) throw mqError('MESSAGE_TOO_LARGE', `cannot send a message of size ${n} via shared memory queue`);
+    if (n > MAX_MESSAGE_BYTES) throw new MqMessageTooLargeError(`cannot send a message of size ${n} via shared memory queue`);
     return n;
   }
 
@@ -442,7 +441,7 @@ export class ShmMqHandle {
     if (this.closed) return 'detached';
     if (this.sendLength !== n) {
       if (this.sendLength >= 0 && !this.isDetached()) {
-        throw mqError('RETRY_MISMATCH', `a send that returned would_block must be retried with the same message (${this.sendLength} bytes, not ${n})`);
+        throw new MqRetryMismatchError(`a send that returned would_block must be retried with the same message (${this.sendLength} bytes, not ${n})`);
       }
       this.sendPartial = 0;
       this.sendLength = n;
@@ -549,7 +548,7 @@ export class ShmMqHandle {
       const lo = this.ring32[this.readOff >> 2]!;
       const hi = this.ring32[(this.readOff >> 2) + 1]!;
       this.consume(MQ_MAXALIGN);
-      if (hi !== 0 || lo > MAX_MESSAGE_BYTES) throw mqError('INVALID_MESSAGE_SIZE', `invalid message size ${hi * 2 ** 32 + lo} in shared memory queue`);
+      if (hi !== 0 || lo > MAX_MESSAGE_BYTES) throw new MqInvalidMessageSizeError(`invalid message size ${hi * 2 ** 32 + lo} in shared memory queue`);
       this.recvLength = lo;
       this.recvPartial = 0;
     }
@@ -673,12 +672,12 @@ export class ShmMqHandle {
   }
 
   private checkRole(role: ShmMqRole): void {
-    if (this.role !== role) throw mqError('WRONG_END', `cannot ${role === 'sender' ? 'send on' : 'receive from'} the ${this.role}'s end of a queue`);
+    if (this.role !== role) throw new MqWrongEndError(`cannot ${role === 'sender' ? 'send on' : 'receive from'} the ${this.role}'s end of a queue`);
   }
 
   /** Pattern B's tail: wait, reset, then interrupts; the caller re-checks. */
   private sleep(): void {
-    if (isMainThread) throw mqError('BLOCKING_ON_HOST', 'a blocking shm_mq call would sleep on the main thread; use the async form or nowait');
+    if (isMainThread) throw new MqBlockingOnHostError('a blocking shm_mq call would sleep on the main thread; use the async form or nowait');
     this.latch.waitSync(Infinity);
     this.latch.reset();
     this.me.checkForInterrupts?.();

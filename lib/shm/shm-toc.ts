@@ -35,11 +35,7 @@
  * Any thread may call anything here; nothing blocks except the spinlock's short spin.
  * See also: shm-mq.ts, which is usually what the chunks hold.
  */
-import { BgwError, errorClassFor } from '../errors.js';
-
-function tocError(code: string, message: string): BgwError {
-  return new (errorClassFor(`BGW_ERR_TOC_${code}`)!)(message);
-}
+import { TocDuplicateKeyError, TocInvalidArgError, TocKeyNotFoundError, TocOutOfMemoryError } from '../errors.js';
 
 export const TOC_HEADER_BYTES = 32;
 export const TOC_ENTRY_BYTES = 16;
@@ -57,22 +53,22 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 function asKey(key: number | bigint, what: string): bigint {
   if (typeof key === 'number' && !Number.isSafeInteger(key)) {
-    throw tocError('INVALID_ARG', `${what} must be an integer or a bigint, got ${key}`);
+    throw new TocInvalidArgError(`${what} must be an integer or a bigint, got ${key}`);
   }
   return BigInt.asIntN(64, BigInt(key));
 }
 
 function checkOffset(sab: SharedArrayBuffer, byteOffset: number): void {
-  if (!(sab instanceof SharedArrayBuffer)) throw tocError('INVALID_ARG', 'a TOC lives in a SharedArrayBuffer');
+  if (!(sab instanceof SharedArrayBuffer)) throw new TocInvalidArgError('a TOC lives in a SharedArrayBuffer');
   if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % 8 !== 0 || byteOffset > sab.byteLength) {
-    throw tocError('INVALID_ARG', `byteOffset must be a multiple of 8 inside the buffer, got ${byteOffset}`);
+    throw new TocInvalidArgError(`byteOffset must be a multiple of 8 inside the buffer, got ${byteOffset}`);
   }
 }
 
 function checkRegion(sab: SharedArrayBuffer, byteOffset: number, byteLength: number): void {
   checkOffset(sab, byteOffset);
   if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteOffset + byteLength > sab.byteLength) {
-    throw tocError('INVALID_ARG', `byteLength ${byteLength} at ${byteOffset} does not fit a buffer of ${sab.byteLength} bytes`);
+    throw new TocInvalidArgError(`byteLength ${byteLength} at ${byteOffset} does not fit a buffer of ${sab.byteLength} bytes`);
   }
 }
 
@@ -119,7 +115,7 @@ export class ShmToc {
     checkRegion(sab, byteOffset, byteLength);
     const total = alignDown(byteLength, TOC_ALIGN);
     if (total < TOC_HEADER_BYTES) {
-      throw tocError('INVALID_ARG', `a TOC needs at least ${TOC_HEADER_BYTES} bytes, got ${byteLength}`);
+      throw new TocInvalidArgError(`a TOC needs at least ${TOC_HEADER_BYTES} bytes, got ${byteLength}`);
     }
     const i64 = new BigInt64Array(sab, byteOffset, TOC_HEADER_BYTES >> 3);
     const i32 = new Int32Array(sab, byteOffset, TOC_HEADER_BYTES >> 2);
@@ -150,13 +146,13 @@ export class ShmToc {
    */
   allocate(bytes: number): number {
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
-      throw tocError('INVALID_ARG', `allocation size must be a non-negative integer, got ${bytes}`);
+      throw new TocInvalidArgError(`allocation size must be a non-negative integer, got ${bytes}`);
     }
     const n = alignUp(bytes, TOC_ALIGN);
     return this.locked(() => {
       const allocated = Number(this.i64[T64_ALLOCATED]);
       if (this.used(Atomics.load(this.i32, T32_NENTRY)) + allocated + n > this.total) {
-        throw tocError('OUT_OF_MEMORY', `out of shared memory: a TOC chunk of ${bytes} bytes does not fit`);
+        throw new TocOutOfMemoryError(`out of shared memory: a TOC chunk of ${bytes} bytes does not fit`);
       }
       this.i64[T64_ALLOCATED] = BigInt(allocated + n);
       return this.byteOffset + this.total - allocated - n;
@@ -172,14 +168,14 @@ export class ShmToc {
   insert(key: number | bigint, address: number): void {
     const k = asKey(key, 'key');
     if (!Number.isSafeInteger(address) || address < this.byteOffset || address > this.byteOffset + this.total) {
-      throw tocError('INVALID_ARG', `address ${address} is not inside this TOC`);
+      throw new TocInvalidArgError(`address ${address} is not inside this TOC`);
     }
     this.locked(() => {
       const n = Atomics.load(this.i32, T32_NENTRY);
       if (this.used(n + 1) + Number(this.i64[T64_ALLOCATED]) > this.total) {
-        throw tocError('OUT_OF_MEMORY', 'out of shared memory: no room for another TOC entry');
+        throw new TocOutOfMemoryError('out of shared memory: no room for another TOC entry');
       }
-      if (this.find(k, n) !== null) throw tocError('DUPLICATE_KEY', `key ${k} is already in the shm TOC`);
+      if (this.find(k, n) !== null) throw new TocDuplicateKeyError(`key ${k} is already in the shm TOC`);
       const e = this.entries(n + 1);
       e[2 * n] = k;
       e[2 * n + 1] = BigInt(address - this.byteOffset);
@@ -198,7 +194,7 @@ export class ShmToc {
   lookup(key: number | bigint, noError = false): number | null {
     const k = asKey(key, 'key');
     const found = this.find(k, Atomics.load(this.i32, T32_NENTRY));
-    if (found === null && !noError) throw tocError('KEY_NOT_FOUND', `could not find key ${k} in shm TOC at ${this.byteOffset}`);
+    if (found === null && !noError) throw new TocKeyNotFoundError(`could not find key ${k} in shm TOC at ${this.byteOffset}`);
     return found;
   }
 

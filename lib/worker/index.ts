@@ -24,4 +24,5 @@ export { ShmToc, ShmTocEstimator } from '../shm/shm-toc.js';
 export type { LWLock, LWLockMode } from '../shm/lwlock.js';
 export * from '../types.js';
 export * from '../errors.js';
+export * from '../error-catalogue.js';
 export { BGW_MAXLEN, BGW_EXTRALEN, BGW_NEVER_RESTART, POSTMASTER_PID } from '../constants.js';

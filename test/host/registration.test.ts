@@ -51,6 +51,20 @@ t.test('invalid dynamic registrations throw typed errors and leave every slot fr
   t.equal(await pm.registerDynamicBackgroundWorker(ok), null, 'and then there are none');
 });
 
+const notObjects: unknown[] = [null, 'w', 42, [ok]];
+
+t.test('a registration that is not an object is refused, dynamic or static', async (t) => {
+  const pm = makeHost(t);
+  for (const w of notObjects) {
+    t.throws(() => pm.registerBackgroundWorker(w as BackgroundWorker), { code: 'BGW_ERR_INVALID_REGISTRATION' }, `static ${JSON.stringify(w)}`);
+  }
+  await pm.start();
+  for (const w of notObjects) {
+    await t.rejects(pm.registerDynamicBackgroundWorker(w as BackgroundWorker), { code: 'BGW_ERR_INVALID_REGISTRATION' }, `dynamic ${JSON.stringify(w)}`);
+  }
+  t.same(pm.activity(), [], 'nothing registered');
+});
+
 t.test('restart times -1, 0 and 86,400,000 are accepted (checklist 3)', async (t) => {
   const pm = makeHost(t);
   await pm.start();

@@ -1,10 +1,11 @@
 /**
  * Property: whatever a dynamic registration holds — names of any Unicode and length, flags,
- * start and restart times, extra, mainArg with functions and symbols, notify pids — it
- * ends in a handle (or null: no free slot) or a BgwError whose stable code names one of the
- * fields that break a rule; and after every batch the slot array keeps its invariants: the
- * activity list holds exactly the accepted registrations, with their names, and once they
- * are terminated every slot can be registered again.
+ * start and restart times, extra, mainArg with functions and symbols, notify pids — or if it
+ * is no object at all, it ends in a handle (or null: no free slot) or a BgwError whose stable
+ * code names one of the fields that break a rule (or the registration itself); and after
+ * every batch the slot array keeps its invariants: the activity list holds exactly the
+ * accepted registrations, with their names, and once they are terminated every slot can be
+ * registered again.
  *
  * The host runs with { ready: false }, so workers registered for RecoveryFinished never
  * start; accepted workers with an earlier start time run graceful-sigterm until terminated.
@@ -65,6 +66,7 @@ function mainArgCode(v: unknown): string | null {
 
 /** Every code the registration may fail with; empty when it must be accepted. */
 function expectedCodes(w: Record<string, unknown>): Set<string> {
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) return new Set(['BGW_ERR_INVALID_REGISTRATION']);
   const extra = w['extra'];
   const notify = w['notifyPid'];
   const codes = [
@@ -119,13 +121,16 @@ const anyMainArg = mostly(
 const anyNotifyPid = mostly(fc.oneof(fc.constantFrom(null, 0), fc.integer({ min: 1, max: 2 ** 31 - 1 })), fc.constantFrom(-1, 1.5, '3', 2 ** 31, 2 ** 32 + 7));
 const anyFunction = mostly(fc.constant('main'), fc.constantFrom('', 'f'.repeat(96), 42));
 
-const anySpec = fc.record(
+const anyRecord = fc.record(
   {
     name: anyName, type: anyName, function: anyFunction, module: anyModule, flags: anyFlags, startTime: anyStartTime,
     restartTime: anyRestartTime, extra: anyExtra, mainArg: anyMainArg, notifyPid: anyNotifyPid,
   },
   { requiredKeys: ['name', 'module'] },
 );
+/** Now and then not an object at all; typed as a record, as a caller without types might pass it. */
+const notARecord = fc.constantFrom(null, 'worker', 42, [{ name: 'w', module }]) as fc.Arbitrary<unknown> as fc.Arbitrary<Record<string, unknown>>;
+const anySpec = mostly(anyRecord, notARecord);
 
 // ---- the slot array seen from the host --------------------------------------------------------
 
