@@ -2,7 +2,7 @@
  * Entries of two bgworkers that ping-pong through their process latches (latch.rtt.*):
  * each sets the other's latch and waits on its own with ctx.latch.wait / waitAsync, the
  * path every worker uses (interrupt check, host-death check, then the sleep), in
- * PostgreSQL's Pattern A (reset, check for work, wait).
+ * PostgreSQL's Pattern A (reset, check for work, wait; docs/semantics.md §5.3).
  *
  * The public worker API can set only a worker's own latch, so the peer's latch is taken from
  * the proc array by slot (each worker publishes its slot in the region): that is the same

@@ -4,7 +4,7 @@
  *
  * `claimSlot` must run under the exclusive BackgroundWorkerLock (the caller takes it:
  * blocking in a worker, async on the host). It takes the *first* free slot, fills it,
- * bumps the generation, clears any stale terminate flag (PG-SPEC §8.21), counts parallel
+ * bumps the generation, clears any stale terminate flag (docs/semantics.md §8.21), counts parallel
  * workers, and only then publishes. The registrant then raises
  * PMSIGNAL_BACKGROUND_WORKER_CHANGE (shm/pm-signal.ts); many raises coalesce into one host
  * pass, which rescans every slot.

@@ -2,7 +2,7 @@
  * SanityCheckBackgroundWorker, plus the field checks a JavaScript caller needs: turns a
  * user's BackgroundWorker into the validated entry that goes into a slot.
  *
- * PostgreSQL's checks run in its order (PG-SPEC §1.5) after the field checks, and the first
+ * PostgreSQL's checks run in its order (docs/semantics.md §1.5) after the field checks, and the first
  * failure throws a BgwError naming the field, with PostgreSQL's message text behind the
  * `background worker "<name>": ` prefix. Nothing is written anywhere before this returns,
  * so a rejected registration leaves the slot array untouched.

@@ -4,7 +4,7 @@
  * bookkeeping of CleanupBackend, ForgetBackgroundWorker, ReportBackgroundWorkerPID/Exit,
  * ForgetUnstartedBackgroundWorkers and ResetBackgroundWorkerCrashTimes.
  *
- * Rules this file keeps (PG-SPEC §2–4):
+ * Rules this file keeps (docs/semantics.md §2–4):
  * - it reads the slot array lock-free and copies a slot once, when it first sees it in use;
  * - it frees a slot (S_IN_USE = 0) only after its last write to it, and notifies the
  *   registrant only after freeing, so a registrant that sees STOPPED and registers again
@@ -240,7 +240,7 @@ export class BgWorkerList {
   /**
    * Tell a registrant that a slot changed: a worker registrant through its latch. The
    * host's handles are woken on every change whatever notifyPid says, so a host-side wait
-   * never hangs for want of a notification (PG-SPEC §8.1).
+   * never hangs for want of a notification (docs/semantics.md §8.1).
    */
   notify(pid: number, slot: number): void {
     this.host.watchers.notify(slot);

@@ -8,7 +8,7 @@
  * with a worker re-claiming a slot that was just freed; it then raises a pmsignal, and the
  * host's next pass sees the flag and signals the thread (bgworker-list.ts, pm-child.ts).
  *
- * The host wakes its handles on every change of their slot (PG-SPEC §8.1's advice), so
+ * The host wakes its handles on every change of their slot (docs/semantics.md §8.1's advice), so
  * waits never depend on notifyPid. A handle emits 'started' (pid) and 'stopped' when it
  * sees its status change; a restartable worker goes stopped → started again on the same
  * handle. Once the host is gone, waits resolve 'postmaster_died'.

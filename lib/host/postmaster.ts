@@ -17,7 +17,7 @@
  * ServerLoop. Everything the host reacts to sets its latch first: a registrant that filled
  * a slot (pmsignal), a thread that exited (pm-child.ts queues it), a shutdown request, a
  * grace timer. One pass then does, in PostgreSQL's order:
- *   1. reset the latch (before looking for work: Pattern A);
+ *   1. reset the latch (before looking for work: Pattern A, docs/semantics.md §5.3);
  *   2. pmsignal → BackgroundWorkerStateChange;
  *   3. reap exited threads and decide what each exit means (CleanupBackend, HandleChildCrash);
  *   4. advance the state machine (phases, shutdown, the end of a crash cycle);

@@ -1,6 +1,6 @@
 /**
  * Restart intensity, after Erlang/OTP supervisors: PostgreSQL restarts a failing worker
- * forever (PG-SPEC §8.11, restart storms); a service wants a brake.
+ * forever (docs/semantics.md §8.11, restart storms); a service wants a brake.
  *
  * Every relaunch of a worker that ran before is counted, per worker and for the whole host,
  * in a sliding window of `withinSeconds`. A relaunch that would make a worker's count exceed

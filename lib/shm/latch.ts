@@ -9,7 +9,7 @@
  * are sequentially consistent, which gives the full barrier latch.h asks for, so "clear,
  * then check for work" cannot be reordered into "check, then clear".
  *
- * The owner's loop must be (Pattern A):
+ * The owner's loop must be (Pattern A, docs/semantics.md §5.3):
  *
  *     for (;;) {
  *       latch.reset();

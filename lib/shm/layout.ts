@@ -28,7 +28,7 @@
  * Each lock, proc entry and region starts on its own 64-byte line so that two threads
  * spinning on neighbouring words do not share a cache line.
  *
- * Who writes what (PG-SPEC §4.3), with the Atomics operation each uses:
+ * Who writes what (docs/semantics.md §4.3), with the Atomics operation each uses:
  *
  *   field                  writer                                   reader
  *   H_PM_DEATH             host: store 1 when it dies               anyone waiting: load

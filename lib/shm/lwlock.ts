@@ -27,7 +27,7 @@
  * holds it, so taking it twice is refused instead of deadlocking; use one object per lock
  * per thread (ShmemDirectory hands out the same one every time). A thread that dies
  * without running that path leaves the lock held: the host treats the death as a crash and
- * reinitializes shared memory, which is what frees the lock (PG-SPEC §4.6).
+ * reinitializes shared memory, which is what frees the lock (docs/semantics.md §4.6).
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
 import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';

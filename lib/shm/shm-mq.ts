@@ -50,7 +50,7 @@
  * the counterparty's latch: the sender after publishing bytes_written, the receiver after
  * publishing bytes_read, either side after detaching, and setSender/setReceiver when the
  * other side is already there. A side that cannot progress sleeps on its own latch in
- * Pattern B: check, wait, reset, CHECK_FOR_INTERRUPTS, check again. Nothing is examined
+ * Pattern B (docs/semantics.md §5.3): check, wait, reset, CHECK_FOR_INTERRUPTS, check again. Nothing is examined
  * between the wait and the reset, so a wake-up cannot be lost, and a blocked side costs no
  * CPU. Both latches live in the runtime's proc array; an endpoint names its own latch and
  * resolves the counterparty's from its proc number.
@@ -70,7 +70,7 @@
  * main thread throws instead.
  *
  * See also: latch.ts (the latch contract), shm-toc.ts (finding queues in a region),
- * PG-SPEC §6.
+ * docs/semantics.md §6.
  */
 import { isMainThread } from 'node:worker_threads';
 import {

@@ -4,7 +4,7 @@
  * TerminateBackgroundWorker, all through the shared slot array.
  *
  * Status reads take BackgroundWorkerLock shared, terminate takes it exclusive, as in
- * bgworker.c. The waits are Pattern B loops on this worker's own latch, which the host sets
+ * bgworker.c. The waits are Pattern B loops (docs/semantics.md §5.3) on this worker's own latch, which the host sets
  * when it notifies this worker (bgw_notify_pid defaults to the registrant). Because the
  * latch is the worker's only latch and other code may be waiting on it too, a wait that
  * consumed a wake-up sets the latch again on its way out: a spurious wake-up is always

@@ -1,7 +1,7 @@
 /**
  * The fault matrix: one subtest per fault a worker can commit, with real threads. For every
  * fault: the host keeps running, the worker's 'stopped' row carries the exact lastExit
- * {code, kind, error}, the restart policy or the crash-restart cycle does what PG-SPEC
+ * {code, kind, error}, the restart policy or the crash-restart cycle does what docs/semantics.md
  * §3.5–3.7 say, two bystanders adding to a lock-guarded counter end with it exactly equal
  * to the sum of their tallies, and the shutdown leaves no thread behind.
  *

@@ -1,5 +1,5 @@
 /**
- * Handles and notification: PG-SPEC checklist 14–26. Host-side handles are woken on every
+ * Handles and notification: docs/semantics.md checklist 14–26. Host-side handles are woken on every
  * change of their slot; worker registrants are woken through their latch (bgw_notify_pid).
  */
 import t from 'tap';

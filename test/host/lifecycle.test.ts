@@ -1,5 +1,5 @@
 /**
- * Lifecycle: PG-SPEC checklist 27–39 — start phases, launch throttling, launch failures,
+ * Lifecycle: docs/semantics.md checklist 27–39 — start phases, launch throttling, launch failures,
  * exit classification, the crash-restart cycle, signals, and the three shutdown modes.
  */
 import t from 'tap';
@@ -111,7 +111,7 @@ t.test('restartAfterCrash off: everyone stops and the host exits with status 1 (
   await t.rejects(pm.registerDynamicBackgroundWorker(waiting), { code: 'BGW_ERR_POSTMASTER_STOPPED' });
 });
 
-t.test('exit classification (checklist 32 and the exit table of §3.5)', async (t) => {
+t.test('exit classification (checklist 32 and the exit table of docs/semantics.md §3.5)', async (t) => {
   const cases: Array<[string, BackgroundWorker, number, string]> = [
     ['entry returns', { name: 'x', module: fixture('exit-zero') }, 0, 'normal'],
     ['entry throws', { name: 'x', module: fixture('throw-at-once') }, 1, 'error'],

@@ -1,5 +1,5 @@
 /**
- * Registration: PG-SPEC checklist 2–11 and 13, static vs dynamic rules, and the table of
+ * Registration: docs/semantics.md checklist 2–11 and 13, static vs dynamic rules, and the table of
  * invalid registrations (each a typed error, the slot array unchanged).
  */
 import t from 'tap';

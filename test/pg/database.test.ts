@@ -1,7 +1,7 @@
 /**
  * BackgroundWorkerInitializeConnection against the real server: once, only with the flag,
  * refused connections and lost connections as error exits, nothing half-done committed,
- * application_name and activity visible. PG-SPEC §3.11, checklist 40 and 41.
+ * application_name and activity visible. docs/semantics.md §3.11, checklist 40 and 41.
  */
 import t from 'tap';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION as DB, BGWORKER_SHMEM_ACCESS as SHM, type ActivityRow } from '../../dist/lib/index.js';

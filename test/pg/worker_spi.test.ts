@@ -1,5 +1,5 @@
 /**
- * worker_spi, as PostgreSQL's t/001_worker_spi.pl checks it (PG-SPEC §7.5), against the
+ * worker_spi, as PostgreSQL's t/001_worker_spi.pl checks it (docs/semantics.md §7.5), against the
  * real server: a dynamic launch creates schema4.counted, a reload makes it fold at once
  * (total|1), a shorter naptime takes effect after SIGHUP, static workers run on the
  * configured database, dynamic ones on a given database and role, and SIGTERM ends them.

@@ -1,4 +1,4 @@
-/** The latch contract: PG-SPEC checklist 42–45. */
+/** The latch contract: docs/semantics.md checklist 42–45. */
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';

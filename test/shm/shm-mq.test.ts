@@ -39,7 +39,7 @@ function verifyMessage(t: Test, expected: Uint8Array, got: Uint8Array | undefine
   t.equal(diff, -1, diff < 0 ? 'message intact' : `message corrupted: first difference at byte ${diff}`);
 }
 
-/** Pattern B on the test thread's latch: check, wait, reset, check again. */
+/** Pattern B (docs/semantics.md §5.3) on the test thread's latch: check, wait, reset, check again. */
 async function waitUntil(latch: Latch, done: () => boolean): Promise<void> {
   while (!done()) {
     await latch.waitAsync(Infinity);
@@ -71,7 +71,7 @@ function startPeer(t: Test, procs: TestProcs, mq: ShmMq, data: Omit<PeerData, 's
 
 const ask = (th: Thread, op: PeerOp): Promise<PeerReply> => th.ask<PeerReply>(op);
 
-// ---- test_shm_mq (PG-SPEC §6.9) -------------------------------------------------------------
+// ---- test_shm_mq (docs/semantics.md §6.9) -------------------------------------------------------------
 
 interface Pipeline {
   procs: TestProcs;

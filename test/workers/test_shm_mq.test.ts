@@ -1,5 +1,5 @@
 /**
- * The test_shm_mq port (PG-SPEC §6.9, checklist 46) on real bgworkers: the five regression
+ * The test_shm_mq port (docs/semantics.md §6.9, checklist 46) on real bgworkers: the five regression
  * cases with PostgreSQL's sizes and counts, plus a stage that dies mid-message.
  */
 import t from 'tap';
