@@ -42,10 +42,15 @@ export function setExitOnPmDeath(fn: () => never): void {
 const privateWord = new Int32Array(new SharedArrayBuffer(4));
 const IGNORED_LATCH_NAP_MS = 100;
 
-/** What ends the wait before sleeping, or 0 to sleep. */
+/**
+ * What ends the wait before sleeping, or 0 to sleep. A set latch is the common case and
+ * costs one load; otherwise pending signals are serviced first (a SIGQUIT exits here, a
+ * SIGTERM's default action sets the latch), and the clock is read only for WL_TIMEOUT.
+ */
 function readyEvents(events: number, deadline: number): number {
   const p = getMyProc();
-  serviceSignals(); // SIGQUIT exits here
+  if (events & WL_LATCH_SET && !(events & WL_SOCKET_READABLE) && p.latch.isSet()) return WL_LATCH_SET;
+  serviceSignals();
   let rc = 0;
   if (events & WL_LATCH_SET && p.latch.isSet()) rc |= WL_LATCH_SET;
   if (events & WL_SOCKET_READABLE && notificationsPending()) rc |= WL_SOCKET_READABLE;
@@ -58,47 +63,50 @@ function readyEvents(events: number, deadline: number): number {
   return 0;
 }
 
-function normalize(events: number, timeoutMs: number): { events: number; deadline: number } {
-  if (!(events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH))) events |= WL_EXIT_ON_PM_DEATH;
+/** The events as waited for: one of the death flags is always there (WL_EXIT_ON_PM_DEATH by default). */
+function checkEvents(events: number, timeoutMs: number): number {
   if (events & WL_TIMEOUT && !(timeoutMs >= 0)) throw new RangeError('WL_TIMEOUT needs a timeout >= 0 ms');
-  return { events, deadline: events & WL_TIMEOUT ? performance.now() + timeoutMs : Infinity };
+  return events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH) ? events : events | WL_EXIT_ON_PM_DEATH;
 }
 
-function sleepFor(events: number, deadline: number): number {
-  const left = deadline - performance.now();
-  return events & WL_LATCH_SET ? left : Math.min(left, IGNORED_LATCH_NAP_MS);
+function deadlineOf(events: number, timeoutMs: number): number {
+  return events & WL_TIMEOUT ? performance.now() + timeoutMs : Infinity;
 }
 
-/** One more sleep in this slot's latch-wait counter (the host's metrics read it). */
-function countSleep(): void {
+/**
+ * One turn of the wait loop, shared by both forms: the events that end the wait (a mask,
+ * > 0), or, when it must sleep, minus the sleep's length in ms (≤ 0; -Infinity for no
+ * timeout). A sleep is counted in this slot's latch-wait counter (the host's metrics read
+ * it). Without WL_LATCH_SET the latch cannot end a sleep, so the wait naps to look at
+ * signals and host death now and then.
+ */
+function turn(events: number, deadline: number): number {
+  const rc = readyEvents(events, deadline);
+  if (rc !== 0) return rc;
   const p = getMyProc();
   Atomics.add(p.seg.i32, procIndex(p.seg.layout, p.slot) + P_LATCH_WAITS, 1);
+  const left = deadline === Infinity ? Infinity : deadline - performance.now();
+  return -(events & WL_LATCH_SET ? left : Math.min(left, IGNORED_LATCH_NAP_MS));
 }
 
 /** WaitLatch, blocking the thread. */
-export function waitLatch(events: number, timeoutMs = -1, opts: WaitOptions = {}): number {
-  const n = normalize(events, timeoutMs);
-  const latch = getMyProc().latch;
-  for (;;) {
-    const r = readyEvents(n.events, n.deadline);
-    if (r) return r;
-    const ms = sleepFor(n.events, n.deadline);
-    countSleep();
-    if (n.events & WL_LATCH_SET) latch.waitSync(ms, opts.spin ?? 0);
-    else Atomics.wait(privateWord, 0, 0, ms);
+export function waitLatch(events: number, timeoutMs = -1, opts?: WaitOptions): number {
+  const ev = checkEvents(events, timeoutMs);
+  const deadline = deadlineOf(ev, timeoutMs);
+  for (let t = turn(ev, deadline); ; t = turn(ev, deadline)) {
+    if (t > 0) return t;
+    if (ev & WL_LATCH_SET) getMyProc().latch.waitSync(-t, opts?.spin ?? 0);
+    else Atomics.wait(privateWord, 0, 0, -t);
   }
 }
 
 /** WaitLatch without blocking the thread's event loop. */
 export async function waitLatchAsync(events: number, timeoutMs = -1): Promise<number> {
-  const n = normalize(events, timeoutMs);
-  const latch = getMyProc().latch;
-  for (;;) {
-    const r = readyEvents(n.events, n.deadline);
-    if (r) return r;
-    const ms = sleepFor(n.events, n.deadline);
-    countSleep();
-    if (n.events & WL_LATCH_SET) await latch.waitAsync(ms);
-    else await new Promise((res) => setTimeout(res, ms));
+  const ev = checkEvents(events, timeoutMs);
+  const deadline = deadlineOf(ev, timeoutMs);
+  for (let t = turn(ev, deadline); ; t = turn(ev, deadline)) {
+    if (t > 0) return t;
+    if (ev & WL_LATCH_SET) await getMyProc().latch.waitAsync(-t);
+    else await new Promise((res) => setTimeout(res, -t));
   }
 }
