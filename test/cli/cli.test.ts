@@ -17,12 +17,12 @@ const stoppedOf = (out: string, name: string) => jsonLines(out).find((l) => l['e
 t.test('JSON lines: start, a SIGHUP reload seen by a worker, SIGTERM smart shutdown, exit 0', async (t) => {
   const config = writeConfig(t.testdir(), { ...base, workers: [reloader, waiter] });
   const cli = runCli(t, ['--output', 'json', config]);
-  await cli.waitFor(hasLine({ event: 'phase', state: 'run' }));
-  await cli.waitFor((s) => hasLine({ event: 'started', name: 'reloader' })(s) && hasLine({ event: 'started', name: 'waiter' })(s));
+  await cli.waitFor(hasLine({ event: 'phase', state: 'run' }), 'the host to reach phase run');
+  await cli.waitFor((s) => hasLine({ event: 'started', name: 'reloader' })(s) && hasLine({ event: 'started', name: 'waiter' })(s), 'both workers to start');
   cli.child.kill('SIGHUP');
-  await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'reloader' }));
+  await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'reloader' }), 'the reloader to log the reload');
   cli.child.kill('SIGTERM');
-  t.equal(await cli.exited, 0, 'exit status 0 after a clean shutdown');
+  t.equal(await cli.exitStatus('the CLI to exit after SIGTERM'), 0, 'exit status 0 after a clean shutdown');
   const out = cli.stdout();
   t.ok(hasLine({ msg: 'received SIGHUP, reloading configuration' })(out));
   t.ok(hasLine({ msg: 'received smart shutdown request', mode: 'smart' })(out));
@@ -33,18 +33,18 @@ t.test('JSON lines: start, a SIGHUP reload seen by a worker, SIGTERM smart shutd
 
 t.test('SIGINT is a fast shutdown', async (t) => {
   const cli = runCli(t, ['--output', 'json', writeConfig(t.testdir(), { ...base, workers: [waiter] })]);
-  await cli.waitFor(hasLine({ event: 'started', name: 'waiter' }));
+  await cli.waitFor(hasLine({ event: 'started', name: 'waiter' }), 'the waiter to start');
   cli.child.kill('SIGINT');
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
   t.ok(hasLine({ msg: 'received fast shutdown request', mode: 'fast' })(cli.stdout()));
   t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'error', code: 1 } });
 });
 
 t.test('SIGQUIT is an immediate shutdown: workers quit at once (exit 2)', async (t) => {
   const cli = runCli(t, ['--output', 'json', writeConfig(t.testdir(), { ...base, workers: [waiter] })]);
-  await cli.waitFor(hasLine({ event: 'started', name: 'waiter' }));
+  await cli.waitFor(hasLine({ event: 'started', name: 'waiter' }), 'the waiter to start');
   cli.child.kill('SIGQUIT');
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the CLI to exit after SIGQUIT'), 0);
   t.ok(hasLine({ msg: 'received immediate shutdown request', mode: 'immediate' })(cli.stdout()));
   t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'crash', code: 2 } });
 });
@@ -52,7 +52,7 @@ t.test('SIGQUIT is an immediate shutdown: workers quit at once (exit 2)', async 
 t.test('a host that dies (a crash with restartAfterCrash off) exits 1', async (t) => {
   const crasher = { name: 'crasher', module: fixture('process-exit'), flags: ['BGWORKER_SHMEM_ACCESS'], mainArg: { code: 3 } };
   const cli = runCli(t, ['--output', 'json', writeConfig(t.testdir(), { ...base, restartAfterCrash: false, workers: [waiter, crasher] })]);
-  t.equal(await cli.exited, 1);
+  t.equal(await cli.exitStatus('the CLI to exit once its host died'), 1);
   const out = cli.stdout();
   t.ok(hasLine({ event: 'crash', name: 'crasher' })(out));
   t.match(jsonLines(out).at(-1), { event: 'exit', status: 1, level: 'error' });
@@ -62,24 +62,24 @@ t.test('the activity table, with module paths relative to the config file', asyn
   const dir = t.testdir({ 'done.js': 'export function main() {}\n' });
   const once = { name: 'one-shot', module: './done.js', restartTime: BGW_NEVER_RESTART };
   const cli = runCli(t, ['--output', 'table', '--interval', '0.05', writeConfig(dir, { ...base, workers: [waiter, once] })]);
-  await cli.waitFor((s) => /^\d+ +\| waiter +\| waiter +\| running +\| \d+/m.test(s) && s.includes('(1 row)'));
+  await cli.waitFor((s) => /^\d+ +\| waiter +\| waiter +\| running +\| \d+/m.test(s) && s.includes('(1 row)'), 'a table with the waiter running alone');
   t.match(cli.stdout(), /slot \| name +\| type +\| state +\| pid +\| uptime \| restarts \| last exit/);
   t.match(cli.stdout(), /host run — slots 1\/4 used/, 'the one-shot ran, exited 0 and freed its slot');
   cli.child.kill('SIGINT');
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
   t.match(cli.stdout(), /INFO +received fast shutdown request/);
   t.match(cli.stdout(), /host exited with status 0\n$/);
 });
 
 t.test('--seconds stops the host by itself, even before it has finished starting', async (t) => {
   const cli = runCli(t, ['--seconds', '0.001', writeConfig(t.testdir(), { ...base, workers: [waiter] })]);
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the CLI to stop by itself after --seconds'), 0);
   t.ok(hasLine({ msg: 'received fast shutdown request', signal: 'time is up' })(cli.stdout()), 'not a TTY: JSON lines by default');
 });
 
 t.test('usage and config errors exit 2 with the error code on stderr', async (t) => {
   const help = runCli(t, ['--help']);
-  t.equal(await help.exited, 0);
+  t.equal(await help.exitStatus('bgworker --help to exit'), 0);
   t.match(help.stdout(), /^usage: bgworker/);
   const dir = t.testdir();
   writeFileSync(join(dir, 'bad.json'), '{ "workers": [ ');
@@ -90,7 +90,7 @@ t.test('usage and config errors exit 2 with the error code on stderr', async (t)
     [[writeConfig(dir, { maxWorkerProcesses: 0 }, 'zero.json')], 'BGW_ERR_INVALID_OPTION'],
   ] as const) {
     const cli = runCli(t, [...args]);
-    t.equal(await cli.exited, 2, code);
+    t.equal(await cli.exitStatus(`the CLI to refuse its arguments with ${code}`), 2, code);
     t.match(cli.stderr(), new RegExp(`^bgworker: .*\\(${code}\\)`));
   }
 });

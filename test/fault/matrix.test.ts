@@ -17,13 +17,15 @@ import {
   type PostmasterOptions,
 } from '../../dist/lib/index.js';
 import type { Fault } from '../../dist/test/fixtures/fault-once.js';
+import { COUNTER, COUNTER_TWIN } from '../../dist/test/fixtures/locked-counter.js';
 import { EMPTY_READS, RECORD_AT, RECORD_WORDS, TORN_READS, recordWord } from '../../dist/test/fixtures/record-reader.js';
-import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
+import { within } from '../helpers/deadline.js';
+import { fixture, makeHost, nextEvent, startedRow, stoppedRow } from '../helpers/host.js';
 import { osThreadCount, settledThreadCount } from '../helpers/threads.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const BYSTANDERS = ['bystander a', 'bystander b'];
-/** Cells of shmem "test": 0 and 1 the counter, 2 and 3 the bystanders' tallies. */
+/** Cells of shmem "test" besides the counter (locked-counter.ts): the bystanders' tallies, from TALLY on. */
 const TALLY = 2;
 
 interface Bed {
@@ -35,12 +37,13 @@ interface Bed {
   threadsBefore: number | null;
 }
 
-const started = (pm: Postmaster, name: string, restarts: number): Promise<ActivityRow> =>
-  nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === name && r.restarts === restarts).then(([r]) => r);
-
 /** Resolves once every bystander, in the life after `restarts` restarts, has added to the counter. */
 function bystandersCounting(pm: Postmaster, restarts: number): Promise<unknown> {
-  return Promise.all(BYSTANDERS.map((name) => nextEvent<[ActivityRow]>(pm, 'activity', (r) => r.name === name && r.restarts === restarts)));
+  return Promise.all(
+    BYSTANDERS.map((name) =>
+      nextEvent<[ActivityRow]>(pm, 'activity', `${name} to count after ${restarts} restart(s)`, (r) => r.name === name && r.restarts === restarts),
+    ),
+  );
 }
 
 /** A started host with both bystanders counting. */
@@ -74,8 +77,8 @@ async function closeBed(t: Test, b: Bed): Promise<number> {
   t.same(rows.map((r) => r.lastExit?.error?.code), BYSTANDERS.map(() => 'BGW_ERR_ADMIN_SHUTDOWN'), 'bystanders left through SIGTERM');
   const c = b.pm.shmem('test').int32;
   t.ok(c[TALLY]! > 0 && c[TALLY + 1]! > 0, `both bystanders counted (${c[TALLY]}, ${c[TALLY + 1]})`);
-  t.equal(c[0], c[TALLY]! + c[TALLY + 1]!, 'the counter equals the sum of the tallies');
-  t.equal(c[1], c[0], 'both words under the lock agree');
+  t.equal(c[COUNTER], c[TALLY]! + c[TALLY + 1]!, 'the counter equals the sum of the tallies');
+  t.equal(c[COUNTER_TWIN], c[COUNTER], 'both words under the lock agree');
   t.same(b.pm.activity().filter((r) => r.state !== 'stopped' || r.pid !== null), [], 'no worker runs after shutdown');
   if (b.threadsBefore === null) t.comment('no /proc/self/task: the thread count is not checked here');
   else t.equal(await settledThreadCount(b.threadsBefore), b.threadsBefore, 'no thread left');
@@ -119,9 +122,11 @@ const CASES: FaultCase[] = [
 
 /** What follows the first stop, by outcome; resolves once it has happened. */
 function expectOutcome(b: Bed, outcome: Outcome): Promise<unknown> {
-  if (outcome === 'restarted') return started(b.pm, 'faulty', 1);
-  if (outcome === 'crash-restart') return Promise.all([nextEvent(b.pm, 'reinitialized'), started(b.pm, 'faulty', 1), bystandersCounting(b.pm, 1)]);
-  return nextEvent<[ActivityRow]>(b.pm, 'unregistered', (r) => r.name === 'faulty');
+  if (outcome === 'restarted') return startedRow(b.pm, 'faulty', 1);
+  if (outcome === 'crash-restart') {
+    return Promise.all([nextEvent(b.pm, 'reinitialized', 'the crash-restart cycle'), startedRow(b.pm, 'faulty', 1), bystandersCounting(b.pm, 1)]);
+  }
+  return nextEvent<[ActivityRow]>(b.pm, 'unregistered', 'worker "faulty" to be forgotten', (r) => r.name === 'faulty');
 }
 
 /** Bystanders stopped by a crash cycle quit (SIGQUIT: exit 2, a crash) or, blocked on a lock, are hard-stopped. */
@@ -152,7 +157,7 @@ for (const c of CASES) {
     b.pm.on('stopped', (r) => BYSTANDERS.includes(r.name) && bystanderStops.push(r));
     const first = stoppedRow(b.pm, 'faulty');
     const after = expectOutcome(b, c.outcome);
-    const firstStart = started(b.pm, 'faulty', 0);
+    const firstStart = startedRow(b.pm, 'faulty');
     const h = await b.pm.registerDynamicBackgroundWorker({ name: 'faulty', ...c.worker(b.dir) });
     const firstPid = (await firstStart).pid;
     const row = await first;
@@ -171,8 +176,8 @@ t.test('death halfway through writing a lock-guarded record: readers after the r
   const b = await bed(t);
   const cells = b.pm.shmem('test').int32;
   const record = () => Array.from(cells.subarray(RECORD_AT, RECORD_AT + RECORD_WORDS));
-  const atCrash = nextEvent(b.pm, 'crash').then(record);
-  const reset = nextEvent(b.pm, 'reinitialized');
+  const atCrash = nextEvent(b.pm, 'crash', 'the writer to crash').then(record);
+  const reset = nextEvent(b.pm, 'reinitialized', 'the crash-restart cycle after the writer');
   const bystandersBack = bystandersCounting(b.pm, 1);
   await b.pm.registerDynamicBackgroundWorker({ name: 'writer', ...once('half-record', S)(b.dir) });
   const half = [0, 1, 2, 3].map(recordWord).concat([0, 0, 0, 0]);
@@ -194,7 +199,7 @@ t.test('an infinite synchronous loop that never checks interrupts: terminate and
   const b = await bed(t, { terminateGraceMs: graceMs });
   const spin = async (name: string) => {
     const h = await b.pm.registerDynamicBackgroundWorker({ name, module: fixture('ignore-sigterm'), restartTime: 0 });
-    await h!.waitForStartup();
+    await within(h!.waitForStartup(), `worker "${name}" to start`);
     return h!;
   };
   const h = await spin('spinner');
@@ -205,7 +210,7 @@ t.test('an infinite synchronous loop that never checks interrupts: terminate and
   const terminateMs = performance.now() - t0;
   t.match(exit, { kind: 'hard_stop' }, `terminate: hard stop (${JSON.stringify(exit)}) after ${terminateMs.toFixed(0)} ms`);
   t.ok(terminateMs >= graceMs - 5 && terminateMs < graceMs + 1500, 'not before the grace period, and soon after it');
-  t.equal((await h.waitForShutdown()).status, BgwHandleStatus.Stopped, 'terminated: not restarted despite restartTime 0');
+  t.equal((await within(h.waitForShutdown(), 'the hard-stopped spinner to read stopped')).status, BgwHandleStatus.Stopped, 'terminated: not restarted despite restartTime 0');
   t.same(b.crashes, [], 'no crash cycle: it had no shared-memory access');
   await spin('spinner 2');
   const last = stoppedRow(b.pm, 'spinner 2');
@@ -242,7 +247,7 @@ t.test('a crash storm: a worker without shared memory that crashes at start ever
   t.ok(counted > 100, 'the bystanders kept counting');
   t.ok(delay.max / 1e6 < 1000, 'the host thread stayed responsive');
   t.same(b.crashes, [], 'no crash-restart cycle: the storm has no shared-memory access');
-  const gone = nextEvent<[ActivityRow]>(b.pm, 'unregistered', (r) => r.name === 'storm');
+  const gone = nextEvent<[ActivityRow]>(b.pm, 'unregistered', 'the terminated storm to be forgotten', (r) => r.name === 'storm');
   await storm!.terminate();
   await gone;
   t.equal(storm!.status().status, BgwHandleStatus.Stopped, 'terminate ends the storm');

@@ -1,13 +1,15 @@
 /**
  * Test helpers: the built `bgworker` CLI, or any command, as a child process, with its output
- * collected so that a test waits for what the child prints instead of sleeping. Children
- * start without tap's loader in NODE_OPTIONS, which worker threads would inherit.
+ * collected so that a test waits for what the child prints instead of sleeping, each wait
+ * with a deadline that fails it with a label (see deadline.ts). Children start without
+ * tap's loader in NODE_OPTIONS, which worker threads would inherit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { DeadlineError, WAIT_MS, within } from './deadline.js';
 
 export const cliMain = fileURLToPath(new URL('../../dist/lib/cli/main.js', import.meta.url));
 
@@ -16,10 +18,16 @@ export interface CliRun {
   /** Everything written to stdout so far. */
   stdout(): string;
   stderr(): string;
-  /** Resolves once stdout holds text that satisfies `pred`. */
-  waitFor(pred: (stdout: string) => boolean): Promise<void>;
-  /** Resolves with the exit status once the child has exited and its output is read. */
-  exited: Promise<number | null>;
+  /**
+   * Resolves once stdout holds text that satisfies `pred`; fails if the child exits first,
+   * or past the deadline, naming `what`.
+   */
+  waitFor(pred: (stdout: string) => boolean, what: string, ms?: number): Promise<void>;
+  /**
+   * Resolves with the exit status once the child has exited and its output is read; fails
+   * past the deadline, naming `what`.
+   */
+  exitStatus(what: string, ms?: number): Promise<number | null>;
 }
 
 /** Start the CLI; killed at the end of the test if still running. */
@@ -49,18 +57,31 @@ export function runProcess(t: Test, command: string, args: string[], o: { cwd?: 
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const waitFor = (pred: (s: string) => boolean): Promise<void> =>
-    new Promise((res, rej) => {
-      const check = (): void => {
+  const forget = (w: () => void): void => {
+    const i = waiters.indexOf(w);
+    if (i >= 0) waiters.splice(i, 1);
+  };
+  const waitFor = (pred: (s: string) => boolean, what: string, ms = WAIT_MS): Promise<void> => {
+    let check = (): void => undefined;
+    const printed = new Promise<void>((res, rej) => {
+      check = (): void => {
         if (!pred(out)) return;
-        waiters.splice(waiters.indexOf(check), 1);
+        forget(check);
         res();
       };
       waiters.push(check);
-      void exited.then(() => pred(out) || rej(new Error(`the child exited first; stdout:\n${out}\nstderr:\n${err}`)));
+      void exited.then(() => pred(out) || rej(new Error(`the child exited before ${what}; stdout:\n${out}\nstderr:\n${err}`)));
       check();
     });
-  return { child, stdout: () => out, stderr: () => err, waitFor, exited };
+    return within(printed, what, ms)
+      .catch((e: unknown) => {
+        if (e instanceof DeadlineError) e.message += `; stdout so far:\n${out}\nstderr:\n${err}`;
+        throw e;
+      })
+      .finally(() => forget(check));
+  };
+  const exitStatus = (what: string, ms = WAIT_MS): Promise<number | null> => within(exited, what, ms);
+  return { child, stdout: () => out, stderr: () => err, waitFor, exitStatus };
 }
 
 /** The complete JSON lines written so far. */

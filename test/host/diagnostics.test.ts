@@ -29,7 +29,7 @@ t.test('a host run is published in order, each message naming the host', async (
   observePostmaster(pm);
   t.equal(observePostmaster(pm), observePostmaster(pm), 'observing twice attaches once');
   pm.registerBackgroundWorker({ name: 'once', module: fixture('exit-zero'), flags: BGWORKER_SHMEM_ACCESS });
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = nextEvent(pm, 'stopped', 'worker "once" to run and stop');
   await pm.start();
   await stopped;
   await pm.shutdown('fast');
@@ -48,7 +48,7 @@ t.test('a crash-restart cycle: crash, then reinitialized', async (t) => {
   const pm = makeHost(t);
   observePostmaster(pm);
   pm.registerBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: BGWORKER_SHMEM_ACCESS, mainArg: { code: 3 } });
-  const reinitialized = nextEvent(pm, 'reinitialized');
+  const reinitialized = nextEvent(pm, 'reinitialized', 'the crash-restart cycle after the crasher');
   await pm.start();
   await reinitialized;
   const crash = seen.find((s) => s.channel === CHANNELS.crash);

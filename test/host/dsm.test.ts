@@ -1,7 +1,8 @@
 /** Dynamic shared memory: handles, attach and detach, pinning, cleanup on exit and on crash. */
 import t from 'tap';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { DW_MARK, DW_MARK_VALUE, DW_OWN_BYTES, DW_OWN_HANDLE, DW_OWN_SIZE } from '../../dist/test/fixtures/dsm-writer.js';
+import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
 
 t.test('a segment lives while attached or pinned, and is gone after the last detach', async (t) => {
   const pm = makeHost(t);
@@ -29,31 +30,31 @@ t.test('a worker attaches by handle, writes, and its claim is dropped when it ex
   const pm = makeHost(t);
   await pm.start();
   const seg = pm.dsmCreate(64);
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'dsm');
   await pm.registerDynamicBackgroundWorker({ name: 'dsm', module: fixture('dsm-writer'), flags: BGWORKER_SHMEM_ACCESS, mainArg: { handle: seg.handle } });
   await stopped;
   const cells = new Int32Array(seg.buffer);
-  t.equal(cells[0], 42, 'the worker wrote into the segment');
-  t.equal(cells[1], 4096, 'and created one of its own');
+  t.equal(cells[DW_MARK], DW_MARK_VALUE, 'the worker wrote into the segment');
+  t.equal(cells[DW_OWN_SIZE], DW_OWN_BYTES, 'and created one of its own');
   seg.detach();
   t.equal(pm.dsmAttach(seg.handle), null, "the worker's claim went with it");
-  t.equal(pm.dsmAttach(cells[2]!), null, 'so did the segment it created and never detached');
+  t.equal(pm.dsmAttach(cells[DW_OWN_HANDLE]!), null, 'so did the segment it created and never detached');
 });
 
 t.test('a worker without shared-memory access cannot use dynamic shared memory', async (t) => {
   const pm = makeHost(t);
   await pm.start();
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'dsm');
   await pm.registerDynamicBackgroundWorker({ name: 'dsm', module: fixture('dsm-writer'), mainArg: { handle: 1 } });
-  const [row] = (await stopped) as [{ lastExit: { error?: { code?: string } } }];
-  t.equal(row.lastExit.error?.code, 'BGW_ERR_NO_SHMEM_ACCESS');
+  const row = await stopped;
+  t.equal(row.lastExit?.error?.code, 'BGW_ERR_NO_SHMEM_ACCESS');
 });
 
 t.test('a crash-restart cycle destroys every segment', async (t) => {
   const pm = makeHost(t, { quitGraceMs: 500 });
   await pm.start();
   const seg = pm.dsmCreate(64);
-  const reinit = nextEvent(pm, 'reinitialized');
+  const reinit = nextEvent(pm, 'reinitialized', 'the crash-restart cycle after the crasher');
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: BGWORKER_SHMEM_ACCESS, mainArg: { code: 2 } });
   await reinit;
   t.equal(pm.dsmAttach(seg.handle), null);

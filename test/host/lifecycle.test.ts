@@ -7,7 +7,9 @@ import {
   BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow,
   type BackgroundWorker, type Launcher,
 } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
+import { WL_POSTMASTER_DEATH } from '../../dist/lib/worker/index.js';
+import { within } from '../helpers/deadline.js';
+import { fixture, makeHost, nextEvent, nextEvents, startedRow, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 const waiting: BackgroundWorker = { name: 'waiting', module: fixture('wait-for-terminate'), flags: S };
@@ -31,7 +33,8 @@ t.test('150 registrations issued together all launch with no further event (chec
   const pm = makeHost(t, { maxWorkerProcesses: 150 });
   await pm.start();
   let stops = 0;
-  const allStopped = new Promise<void>((res) => pm.on('stopped', () => ++stops === 150 && res()));
+  pm.on('stopped', () => stops++);
+  const allStopped = nextEvents(pm, 'stopped', 150, 'all 150 workers to run and exit');
   const handles = await Promise.all(
     Array.from({ length: 150 }, (_, i) => pm.registerDynamicBackgroundWorker({ name: `b${i}`, module: fixture('exit-zero'), flags: S })),
   );
@@ -58,9 +61,9 @@ t.test('launch failure (checklist 29)', async (t) => {
   t.test('NEVER_RESTART: the waiter gets STOPPED and the slot is freed', async (t) => {
     const pm = makeHost(t, { wrapLauncher: failingFirst(1) });
     await pm.start();
-    const unregistered = nextEvent(pm, 'unregistered');
+    const unregistered = nextEvent(pm, 'unregistered', 'the worker whose launch failed to be forgotten');
     const h = await pm.registerDynamicBackgroundWorker({ ...waiting, restartTime: BGW_NEVER_RESTART });
-    t.equal((await h!.waitForStartup()).status, BgwHandleStatus.Stopped);
+    t.equal((await within(h!.waitForStartup(), 'the waiter to hear of the failed launch')).status, BgwHandleStatus.Stopped);
     await unregistered;
     t.same(pm.activity(), []);
   });
@@ -69,7 +72,7 @@ t.test('launch failure (checklist 29)', async (t) => {
     await pm.start();
     const h = await pm.registerDynamicBackgroundWorker({ ...waiting, restartTime: 1 });
     const t0 = performance.now();
-    const s = await h!.waitForStartup();
+    const s = await within(h!.waitForStartup(), 'the launch to be retried and succeed');
     t.equal(s.status, BgwHandleStatus.Started);
     t.ok(performance.now() - t0 >= 990, 'not before restartTime');
     t.match(pm.activity()[0]!.lastExit, { kind: 'error', error: { name: 'LaunchError' } }, 'the failed launch is on record');
@@ -77,34 +80,38 @@ t.test('launch failure (checklist 29)', async (t) => {
 });
 
 t.test('a crash of a shared-memory worker restarts everything by the rules (checklist 30)', async (t) => {
+  // Cells of shmem "test": each waiting worker counts its starts in its own cell (0, 1, 2);
+  // the init hook stores how many times it ran in INITS; MARK is written by the test only.
+  const INITS = 7;
+  const MARK = 15;
   let inits = 0;
-  const pm = makeHost(t, { shmem: { test: { size: 64, init: (r) => (r.int32[7] = ++inits) } } });
+  const pm = makeHost(t, { shmem: { test: { size: 64, init: (r) => (r.int32[INITS] = ++inits) } } });
   pm.registerBackgroundWorker({ ...waiting, name: 'static restartable', restartTime: 3600, mainArg: { cell: 0 } });
   pm.registerBackgroundWorker({ ...waiting, name: 'static one-shot', mainArg: { cell: 1 } });
   await pm.start();
   const dyn = await pm.registerDynamicBackgroundWorker({ ...waiting, name: 'dynamic restartable', restartTime: 3600, mainArg: { cell: 2 } });
-  await dyn!.waitForStartup();
-  pm.shmem('test').int32[15] = 99;
+  await within(dyn!.waitForStartup(), 'the dynamic restartable worker to start');
+  pm.shmem('test').int32[MARK] = 99;
   const crashes: string[] = [];
   pm.on('crash', (r) => crashes.push(r.name));
-  const reinit = nextEvent(pm, 'reinitialized');
+  const reinit = nextEvent(pm, 'reinitialized', 'the crash-restart cycle after the crasher');
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 2 } });
   await reinit;
   t.same(crashes, ['crasher']);
   t.equal(inits, 2, 'shared memory was initialized again');
   const names = pm.activity().map((r) => r.name).sort();
   t.same(names, ['dynamic restartable', 'static restartable'], 'never-restart workers are forgotten');
-  const started = await Promise.all([dyn!.waitForStartup()]);
-  t.equal(started[0].status, BgwHandleStatus.Started, 'restartable ones come back at once, ignoring restartTime');
+  const started = await within(dyn!.waitForStartup(), 'the dynamic restartable worker to start again');
+  t.equal(started.status, BgwHandleStatus.Started, 'restartable ones come back at once, ignoring restartTime');
   t.ok(pm.activity().every((r) => r.state === 'running' && r.restarts === 1));
-  t.equal(pm.shmem('test').int32[15], 0, 'the segment was zeroed');
+  t.equal(pm.shmem('test').int32[MARK], 0, 'the segment was zeroed');
 });
 
 t.test('restartAfterCrash off: everyone stops and the host exits with status 1 (checklist 31)', async (t) => {
   const pm = makeHost(t, { restartAfterCrash: false, quitGraceMs: 500 });
   pm.registerBackgroundWorker(waiting);
   await pm.start();
-  const exit = nextEvent<[number]>(pm, 'exit');
+  const exit = nextEvent<[number]>(pm, 'exit', 'the host to exit after the crash');
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 3 } });
   t.same(await exit, [1]);
   t.equal(pm.pmState, 'dead');
@@ -129,9 +136,10 @@ t.test('exit classification (checklist 32 and the exit table of docs/semantics.m
       let crashCycles = 0;
       pm.on('crash', () => crashCycles++);
       await pm.start();
+      const stopped = stoppedRow(pm, 'x');
       const h = await pm.registerDynamicBackgroundWorker(w);
-      const row = await stoppedRow(pm, 'x');
-      await h!.waitForShutdown();
+      const row = await stopped;
+      await within(h!.waitForShutdown(), 'the handle of worker "x" to read stopped');
       t.equal(row.lastExit?.code, code, 'exit code');
       t.equal(row.lastExit?.kind, kind, 'classified');
       t.equal(crashCycles, 0, 'no crash-restart cycle');
@@ -149,11 +157,10 @@ t.test('a crash of a worker without shared memory restarts only that worker', as
   let crashCycles = 0;
   pm.on('crash', () => crashCycles++);
   const first = stoppedRow(pm, 'x');
-  const restarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'x' && r.restarts === 1);
+  const restarted = startedRow(pm, 'x', 1);
   const h = await pm.registerDynamicBackgroundWorker({ name: 'x', module: fixture('process-exit'), mainArg: { code: 2 }, restartTime: 0 });
   t.equal((await first).lastExit?.kind, 'crash');
-  await restarted;
-  t.pass('restarted by its policy');
+  await t.resolves(restarted, 'restarted by its policy');
   await h!.terminate();
   t.equal(crashCycles, 0);
   t.equal(pm.activity().find((r) => r.name === 'waiting')?.restarts, 0, 'the other worker was not touched');
@@ -163,10 +170,11 @@ t.test('a terminate that arrives before the entry runs is delivered, not lost (c
   const pm = makeHost(t, { spareThreads: 0 });
   await pm.start();
   const h = await pm.registerDynamicBackgroundWorker(waiting);
-  const s = await h!.waitForStartup();
+  const s = await within(h!.waitForStartup(), 'worker "waiting" to start');
   t.equal(s.status, BgwHandleStatus.Started);
+  const stopped = stoppedRow(pm, 'waiting');
   await h!.terminate();
-  const row = await stoppedRow(pm, 'waiting');
+  const row = await stopped;
   t.equal(row.lastExit?.error?.code, 'BGW_ERR_ADMIN_SHUTDOWN', 'taken by the default handler');
   t.equal(row.lastExit?.kind, 'error', 'not a hard stop');
 });
@@ -179,9 +187,10 @@ t.test('SIGTERM while sleeping in WaitLatch: wakes, exits 1 with the administrat
     const pm = makeHost(t, { logger });
     await pm.start();
     const h = await pm.registerDynamicBackgroundWorker({ name: module, module: fixture(module), flags: S });
-    await h!.waitForStartup();
+    await within(h!.waitForStartup(), `worker "${module}" to start`);
+    const stopped = stoppedRow(pm, module);
     await h!.terminate();
-    const row = await stoppedRow(pm, module);
+    const row = await stopped;
     t.equal(row.lastExit?.code, 1, `${module}: exit 1`);
     t.ok(lines.includes(`terminating background worker "${module}" due to administrator command`), `${module}: logged`);
     await pm.shutdown();
@@ -192,22 +201,24 @@ t.test('a custom SIGTERM handler ends the worker with exit 0', async (t) => {
   const pm = makeHost(t);
   await pm.start();
   const h = await pm.registerDynamicBackgroundWorker({ name: 'graceful', module: fixture('graceful-sigterm'), flags: S, restartTime: 0 });
-  await h!.waitForStartup();
+  await within(h!.waitForStartup(), 'worker "graceful" to start');
+  const stopped = stoppedRow(pm, 'graceful');
   await h!.terminate();
-  const row = await stoppedRow(pm, 'graceful');
+  const row = await stopped;
   t.equal(row.lastExit?.kind, 'normal');
 });
 
 t.test('config reload reaches handlers and leaves other workers alone (checklist 35)', async (t) => {
+  const RELOADED = 0;
   const pm = makeHost(t, { shmem: { test: 64 } });
   pm.registerBackgroundWorker(waiting);
-  pm.registerBackgroundWorker({ name: 'reloads', module: fixture('reload-once'), flags: S, mainArg: { cell: 0 } });
+  pm.registerBackgroundWorker({ name: 'reloads', module: fixture('reload-once'), flags: S, mainArg: { cell: RELOADED } });
   await pm.start();
   const done = stoppedRow(pm, 'reloads');
   pm.reloadConfig();
   const row = await done;
   t.equal(row.lastExit?.kind, 'normal');
-  t.equal(pm.shmem('test').int32[0], 1, 'the handler ran and the worker reread');
+  t.equal(pm.shmem('test').int32[RELOADED], 1, 'the handler ran and the worker reread');
   t.equal(pm.activity().find((r) => r.name === 'waiting')?.state, 'running', 'a worker without a handler is unaffected');
 });
 
@@ -215,16 +226,17 @@ t.test('fast shutdown (checklist 36)', async (t) => {
   const pm = makeHost(t, { terminateGraceMs: 1000 });
   await pm.start({ ready: false });
   const unstarted = await pm.registerDynamicBackgroundWorker({ ...waiting, name: 'unstarted', startTime: BgWorkerStartTime.RecoveryFinished });
-  const unstartedWait = unstarted!.waitForStartup();
+  const unstartedWait = within(unstarted!.waitForStartup(), 'the waiter on the unstarted worker to be told');
   const stubborn = await pm.registerDynamicBackgroundWorker({ name: 'stubborn', module: fixture('ignore-sigterm'), flags: S });
-  await stubborn!.waitForStartup();
-  const waitingBackends = nextEvent(pm, 'phase', (p) => p === 'wait_backends');
+  await within(stubborn!.waitForStartup(), 'worker "stubborn" to start');
+  const waitingBackends = nextEvent(pm, 'phase', 'the shutdown to reach wait_backends', (p) => p === 'wait_backends');
+  const stubbornStopped = stoppedRow(pm, 'stubborn');
   const done = pm.shutdown('fast');
   await waitingBackends;
   t.equal((await unstartedWait).status, BgwHandleStatus.Stopped, 'the unstarted worker with a waiter is forgotten');
   const late = await pm.registerDynamicBackgroundWorker(waiting);
-  t.equal((await late!.waitForStartup()).status, BgwHandleStatus.Stopped, 'a registration after shutdown began is rejected');
-  const row = await stoppedRow(pm, 'stubborn');
+  t.equal((await within(late!.waitForStartup(), 'the waiter on a registration made during shutdown to be told')).status, BgwHandleStatus.Stopped, 'a registration after shutdown began is rejected');
+  const row = await stubbornStopped;
   t.equal(row.lastExit?.kind, 'hard_stop', 'SIGTERM ignored past the grace period: hard stop, reported');
   await done;
   t.equal(pm.pmState, 'stopped');
@@ -237,7 +249,7 @@ t.test('smart shutdown waits for sessions; workers still launch meanwhile (check
   const done = pm.shutdown('smart');
   t.throws(() => pm.openSession(), { code: 'BGW_ERR_SHUTTING_DOWN' });
   const h = await pm.registerDynamicBackgroundWorker(waiting);
-  t.equal((await h!.waitForStartup()).status, BgwHandleStatus.Started, 'a worker registered now still launches');
+  t.equal((await within(h!.waitForStartup(), 'a worker registered during a smart shutdown to start')).status, BgwHandleStatus.Started, 'a worker registered now still launches');
   const row = stoppedRow(pm, 'waiting');
   session.end();
   t.equal((await row).lastExit?.error?.code, 'BGW_ERR_ADMIN_SHUTDOWN', 'then it gets SIGTERM as in fast');
@@ -257,18 +269,21 @@ t.test('immediate shutdown force-stops a worker that ignores SIGQUIT (checklist 
 });
 
 t.test('host death while workers wait (checklist 39)', async (t) => {
+  // Each wait-pm-death worker stores its wait's result in its cell (and marks cell + 1 once it waits).
+  const EXITS_CELL = 0;
+  const RETURNS_CELL = 2;
   const pm = makeHost(t, { restartAfterCrash: false, quitGraceMs: 10_000, shmem: { test: 64 } });
-  pm.registerBackgroundWorker({ name: 'exits', module: fixture('wait-pm-death'), flags: S, mainArg: { cell: 0, exitOnDeath: true } });
-  pm.registerBackgroundWorker({ name: 'returns', module: fixture('wait-pm-death'), flags: S, mainArg: { cell: 2, exitOnDeath: false } });
+  pm.registerBackgroundWorker({ name: 'exits', module: fixture('wait-pm-death'), flags: S, mainArg: { cell: EXITS_CELL, exitOnDeath: true } });
+  pm.registerBackgroundWorker({ name: 'returns', module: fixture('wait-pm-death'), flags: S, mainArg: { cell: RETURNS_CELL, exitOnDeath: false } });
   await pm.start();
   const rows: ActivityRow[] = [];
   pm.on('stopped', (r) => rows.push(r));
-  const exit = nextEvent(pm, 'exit');
+  const exit = nextEvent(pm, 'exit', 'the host to die after the crash');
   await pm.registerDynamicBackgroundWorker({ name: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 2 } });
   await exit;
   t.equal(rows.find((r) => r.name === 'exits')?.lastExit?.code, 1, 'WL_EXIT_ON_PM_DEATH: exit 1, promptly (no hard stop)');
   t.equal(rows.find((r) => r.name === 'exits')?.lastExit?.kind, 'error');
-  t.equal(pm.shmem('test').int32[2], 16, 'WL_POSTMASTER_DEATH: WaitLatch returned that bit');
+  t.equal(pm.shmem('test').int32[RETURNS_CELL], WL_POSTMASTER_DEATH, 'WL_POSTMASTER_DEATH: WaitLatch returned that bit');
   t.equal(rows.find((r) => r.name === 'returns')?.lastExit?.kind, 'normal');
 });
 

@@ -2,8 +2,10 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, METRICS_CONTENT_TYPE, postmasterMetrics, type ActivityRow } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, METRICS_CONTENT_TYPE, postmasterMetrics } from '../../dist/lib/index.js';
+import { once } from 'node:events';
+import { within } from '../helpers/deadline.js';
+import { fixture, makeHost, nextEvent, startedRow, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
 
@@ -32,7 +34,7 @@ t.test('starts, restarts, exits by kind, a crash-restart cycle and the slot gaug
   const metrics = postmasterMetrics(pm);
   pm.registerBackgroundWorker({ name: 'waiter', type: 'waiting', module: fixture('wait-for-terminate'), flags: S, restartTime: 0 });
   pm.registerBackgroundWorker({ name: 'once', type: 'one-shot', module: fixture('exit-zero'), flags: S });
-  const onceStopped = nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === 'once');
+  const onceStopped = stoppedRow(pm, 'once');
   await pm.start();
   await onceStopped;
   let text = metrics.render();
@@ -46,8 +48,8 @@ t.test('starts, restarts, exits by kind, a crash-restart cycle and the slot gaug
 
   const h = await pm.registerDynamicBackgroundWorker({ name: 'boom', type: 'crasher', module: fixture('process-exit'), flags: S, mainArg: { code: 3 }, restartTime: BGW_NEVER_RESTART });
   t.ok(h);
-  const relaunched = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'waiter' && r.restarts === 1);
-  await nextEvent(pm, 'reinitialized');
+  const relaunched = startedRow(pm, 'waiter', 1);
+  await nextEvent(pm, 'reinitialized', 'the crash-restart cycle after "boom"');
   await relaunched;
   text = metrics.render();
   t.equal(value(text, 'bgworker_worker_exits_total{type="crasher",kind="crash"}'), 1);
@@ -67,7 +69,7 @@ t.test('label values are escaped', async (t) => {
   const pm = makeHost(t);
   const metrics = postmasterMetrics(pm);
   pm.registerBackgroundWorker({ name: 'odd', type: 'a "quoted" \\ type', module: fixture('exit-zero'), flags: S });
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'odd');
   await pm.start();
   await stopped;
   t.equal(value(metrics.render(), 'bgworker_worker_starts_total{type="a \\"quoted\\" \\\\ type"}'), 1);
@@ -78,7 +80,7 @@ t.test('close() stops counting', async (t) => {
   const metrics = postmasterMetrics(pm);
   metrics.close();
   pm.registerBackgroundWorker({ name: 'once', module: fixture('exit-zero'), flags: S });
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'once');
   await pm.start();
   await stopped;
   t.notMatch(metrics.render(), /bgworker_worker_starts_total\{/);
@@ -92,18 +94,19 @@ t.test('mounted in a plain node:http server', async (t) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.render());
   });
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  server.listen(0, '127.0.0.1');
+  await within(once(server, 'listening'), 'the metrics server to listen');
   t.teardown(() => server.close());
-  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+  const res = await within(fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`), 'the answer to GET /metrics');
   t.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  t.equal(value(await res.text(), 'bgworker_host_up'), 1);
+  t.equal(value(await within(res.text(), 'the body of the /metrics answer'), 'bgworker_host_up'), 1);
 });
 
 t.test('a worker past its restart intensity is counted as a failure', async (t) => {
   const pm = makeHost(t, { restartIntensity: { maxRestarts: 1, withinSeconds: 60, backoffBaseMs: 0 } });
   const metrics = postmasterMetrics(pm);
   pm.registerBackgroundWorker({ name: 'thrower', type: 'throwing', module: fixture('throw-at-once'), flags: S, restartTime: 0 });
-  const failed = nextEvent(pm, 'failed');
+  const failed = nextEvent(pm, 'failed', 'the thrower to be marked failed');
   await pm.start();
   await failed;
   const text = metrics.render();

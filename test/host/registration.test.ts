@@ -5,9 +5,11 @@
 import t from 'tap';
 import {
   BGW_MAXLEN, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE,
-  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow, type BackgroundWorker,
+  BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type BackgroundWorker,
 } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { TYPE_BYTES_AT, TYPE_LENGTH } from '../../dist/test/fixtures/report-entry.js';
+import { within } from '../helpers/deadline.js';
+import { fixture, makeHost, stoppedRow } from '../helpers/host.js';
 
 const ok: BackgroundWorker = { name: 'w', module: fixture('wait-for-terminate'), flags: BGWORKER_SHMEM_ACCESS };
 
@@ -112,13 +114,13 @@ t.test('static registration rules', async (t) => {
 t.test('an empty type takes the name, in what the worker sees too (checklist 5)', async (t) => {
   const pm = makeHost(t, { shmem: { test: 64 } });
   pm.registerBackgroundWorker({ ...ok, name: 'named only', module: fixture('report-entry') });
-  const stopped = nextEvent<[ActivityRow]>(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'named only');
   await pm.start();
   t.equal(pm.activity()[0]!.type, 'named only', 'in the registration');
-  const [row] = await stopped;
+  const row = await stopped;
   t.equal(row.lastExit?.kind, 'normal');
   const region = pm.shmem('test');
-  const seen = new TextDecoder().decode(region.uint8.slice(4, 4 + Atomics.load(region.int32, 0)));
+  const seen = new TextDecoder().decode(region.uint8.slice(TYPE_BYTES_AT, TYPE_BYTES_AT + Atomics.load(region.int32, TYPE_LENGTH)));
   t.equal(seen, 'named only', 'in MyBgworkerEntry');
 });
 
@@ -137,7 +139,7 @@ t.test('a slot freed by a static worker that exited 0 is reused (checklist 10)',
   const pm = makeHost(t, { maxWorkerProcesses: 2 });
   pm.registerBackgroundWorker({ name: 'once', module: fixture('exit-zero'), flags: BGWORKER_SHMEM_ACCESS });
   pm.registerBackgroundWorker({ ...ok, name: 'stays' });
-  const stopped = new Promise<void>((res) => pm.on('stopped', (r) => r.name === 'once' && res()));
+  const stopped = stoppedRow(pm, 'once');
   await pm.start();
   await stopped;
   t.ok(await pm.registerDynamicBackgroundWorker({ ...ok, name: 'reuses' }), 'the freed static slot is taken');
@@ -153,7 +155,7 @@ t.test('parallel-class workers are capped by maxParallelWorkers (checklist 11)',
   t.equal(await pm.registerDynamicBackgroundWorker({ ...par, name: 'p3' }), null, 'third parallel worker refused');
   t.ok(await pm.registerDynamicBackgroundWorker({ ...ok, name: 'plain' }), 'a non-parallel one still fits');
   await a!.terminate();
-  await a!.waitForShutdown();
+  await within(a!.waitForShutdown(), 'parallel worker "p1" to stop');
   t.ok(await pm.registerDynamicBackgroundWorker({ ...par, name: 'p4' }), 'a parallel slot is back after one ends');
 });
 
@@ -162,7 +164,7 @@ t.test('status is NOT_YET_STARTED before the host processes a registration (chec
   await pm.start();
   const h = await pm.registerDynamicBackgroundWorker(ok);
   t.equal(h!.status().status, BgwHandleStatus.NotYetStarted);
-  t.equal((await h!.waitForStartup()).status, BgwHandleStatus.Started);
+  t.equal((await within(h!.waitForStartup(), 'worker "w" to start')).status, BgwHandleStatus.Started);
 });
 
 t.test('host options are validated', async (t) => {

@@ -1,15 +1,14 @@
 /** Per-worker resource limits: enforced by the thread, reported as the crash reason when hit. */
 import t from 'tap';
-import type { ActivityRow } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { fixture, makeHost, stoppedRow } from '../helpers/host.js';
 
 t.test('a worker over its heap limit crashes with ERR_WORKER_OUT_OF_MEMORY; the rest carry on', async (t) => {
   const pm = makeHost(t);
   pm.registerBackgroundWorker({ name: 'bystander', module: fixture('wait-for-terminate') });
   await pm.start();
-  const stopped = nextEvent<[ActivityRow]>(pm, 'stopped', (r) => r.name === 'hog');
+  const stopped = stoppedRow(pm, 'hog');
   await pm.registerDynamicBackgroundWorker({ name: 'hog', module: fixture('eat-memory'), resourceLimits: { maxOldGenerationSizeMb: 32 } });
-  const [row] = await stopped;
+  const row = await stopped;
   t.match(row.lastExit, { kind: 'crash', error: { code: 'ERR_WORKER_OUT_OF_MEMORY' } });
   t.equal(pm.activity().find((r) => r.name === 'bystander')?.state, 'running');
 });
@@ -17,9 +16,9 @@ t.test('a worker over its heap limit crashes with ERR_WORKER_OUT_OF_MEMORY; the 
 t.test('a stack overflow inside the entry is an ERROR exit', async (t) => {
   const pm = makeHost(t);
   await pm.start();
-  const stopped = nextEvent<[ActivityRow]>(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'deep');
   await pm.registerDynamicBackgroundWorker({ name: 'deep', module: fixture('recurse'), resourceLimits: { stackSizeMb: 1 } });
-  const [row] = await stopped;
+  const row = await stopped;
   t.match(row.lastExit, { code: 1, kind: 'error', error: { name: 'RangeError', message: /call stack/ } });
 });
 

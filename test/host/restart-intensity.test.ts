@@ -5,14 +5,14 @@
  */
 import t from 'tap';
 import type { ActivityRow, BackgroundWorker } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { fixture, makeHost, nextEvent, nextEvents, startedRow } from '../helpers/host.js';
 
 const storm: BackgroundWorker = { name: 'storm', module: fixture('process-exit'), mainArg: { code: 2 }, restartTime: 0 };
 
 t.test('a crash storm is stopped after maxRestarts and the worker marked failed', async (t) => {
   const pm = makeHost(t, { restartIntensity: { maxRestarts: 3, withinSeconds: 60, backoffBaseMs: 5 } });
   await pm.start();
-  const failed = nextEvent<[ActivityRow]>(pm, 'failed');
+  const failed = nextEvent<[ActivityRow]>(pm, 'failed', 'the storm to be marked failed');
   const h = await pm.registerDynamicBackgroundWorker(storm);
   const [row] = await failed;
   t.equal(row.restarts, 3, 'relaunched three times, then refused');
@@ -21,10 +21,9 @@ t.test('a crash storm is stopped after maxRestarts and the worker marked failed'
   t.equal(pm.activity()[0]!.state, 'failed', 'visible in the activity list');
   t.equal(h!.status().status, 'stopped');
   t.ok(await pm.registerDynamicBackgroundWorker({ name: 'other', module: fixture('exit-zero') }), 'the host keeps working');
-  const gone = nextEvent(pm, 'unregistered', (r: ActivityRow) => r.name === 'storm');
+  const gone = nextEvent(pm, 'unregistered', 'the terminated storm to be forgotten', (r: ActivityRow) => r.name === 'storm');
   await h!.terminate();
-  await gone;
-  t.pass('terminating a failed worker frees its slot');
+  await t.resolves(gone, 'terminating a failed worker frees its slot');
 });
 
 t.test('restartIntensity false restarts forever, as PostgreSQL does', async (t) => {
@@ -32,7 +31,7 @@ t.test('restartIntensity false restarts forever, as PostgreSQL does', async (t) 
   await pm.start();
   let failed = 0;
   pm.on('failed', () => failed++);
-  const eighth = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.restarts === 8);
+  const eighth = startedRow(pm, 'storm', 8);
   const h = await pm.registerDynamicBackgroundWorker(storm);
   await eighth;
   t.equal(failed, 0, 'never marked failed');
@@ -42,10 +41,9 @@ t.test('restartIntensity false restarts forever, as PostgreSQL does', async (t) 
 t.test('the host-wide limit caps the restarts of all workers together', async (t) => {
   const pm = makeHost(t, { restartIntensity: { maxRestarts: 100, hostMaxRestarts: 4, withinSeconds: 60, backoffBaseMs: 5 } });
   await pm.start();
-  const rows: ActivityRow[] = [];
-  const bothFailed = new Promise<void>((res) => pm.on('failed', (r) => rows.push(r) === 2 && res()));
+  const bothFailed = nextEvents<[ActivityRow]>(pm, 'failed', 2, 'both storms to be marked failed');
   await pm.registerDynamicBackgroundWorker({ ...storm, name: 'storm a' });
   await pm.registerDynamicBackgroundWorker({ ...storm, name: 'storm b' });
-  await bothFailed;
+  const rows = (await bothFailed).map(([r]) => r);
   t.equal(rows.reduce((n, r) => n + r.restarts, 0), 4, 'four relaunches in all');
 });

@@ -9,15 +9,23 @@
  *   - the `bgworker` bin, running a TypeScript worker from a config file.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childEnv, hasLine, runProcess } from '../helpers/cli.js';
+import { WAIT_MS, within } from '../helpers/deadline.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** npm and tsc runs take seconds, several times longer on a loaded machine. */
+const TOOL_MS = 60_000;
+
+/** Run a command to its end; past the deadline it is killed and the wait fails, naming `what`. */
+function run(what: string, file: string, args: string[], opts: ExecFileOptions, ms = WAIT_MS): Promise<{ stdout: string }> {
+  return within(execFileAsync(file, args, { ...opts, encoding: 'utf8', timeout: ms }), what, ms);
+}
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const env = childEnv({ PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` });
 const versionOf = (pkg: string): string =>
@@ -31,9 +39,9 @@ const write = (name: string, text: string): void => writeFileSync(join(project, 
 async function install(specs: string[]): Promise<void> {
   const args = ['install', ...specs, '--no-audit', '--no-fund'];
   try {
-    await run('npm', [...args, '--offline'], { cwd: project, env });
+    await run('npm install from the cache', 'npm', [...args, '--offline'], { cwd: project, env }, TOOL_MS);
   } catch {
-    await run('npm', [...args, '--prefer-offline'], { cwd: project, env });
+    await run('npm install', 'npm', [...args, '--prefer-offline'], { cwd: project, env }, TOOL_MS);
   }
 }
 
@@ -87,7 +95,7 @@ const TSCONFIG = JSON.stringify({
 });
 
 t.test('npm pack ships the library, the workers and the bin, not the tests or benchmarks', async (t) => {
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, env });
+  const { stdout } = await run('npm pack', 'npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, env }, TOOL_MS);
   const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = pack!.files.map((f) => f.path);
   for (const f of ['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/worker/index.js', 'dist/lib/worker/index.d.ts', 'dist/lib/cli/main.js']) {
@@ -102,7 +110,7 @@ t.test('npm pack ships the library, the workers and the bin, not the tests or be
 t.test('a plain JavaScript worker runs with no loader', async (t) => {
   write('worker.js', JS_WORKER);
   write('host.js', host('worker.js', false));
-  const { stdout } = await run(process.execPath, ['host.js'], { cwd: project, env });
+  const { stdout } = await run('the JavaScript host to run its worker and exit', process.execPath, ['host.js'], { cwd: project, env });
   t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.js stored 42'] });
 });
 
@@ -111,8 +119,8 @@ t.test('a TypeScript host and worker: type-checked against the declarations, run
   write('host.ts', host('worker.ts', true));
   write('register-ts.mjs', REGISTER_TS);
   write('tsconfig.json', TSCONFIG);
-  await t.resolves(run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: project, env }), 'tsc finds no error');
-  const { stdout } = await run(process.execPath, ['--import', './register-ts.mjs', 'host.ts'], { cwd: project, env });
+  await t.resolves(run('tsc on the consumer project', process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: project, env }, TOOL_MS), 'tsc finds no error');
+  const { stdout } = await run('the TypeScript host to run its worker and exit', process.execPath, ['--import', './register-ts.mjs', 'host.ts'], { cwd: project, env });
   t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.ts stored 42'] });
 });
 
@@ -121,8 +129,8 @@ t.test('the installed bgworker bin runs a TypeScript worker from a config file',
   const cli = runProcess(t, join(project, 'node_modules/.bin/bgworker'), ['bgworker.json'], {
     cwd: project, env: { ...env, NODE_OPTIONS: '--import ./register-ts.mjs' },
   });
-  await cli.waitFor(hasLine({ event: 'stopped', name: 'from config' }));
+  await cli.waitFor(hasLine({ event: 'stopped', name: 'from config' }), 'the TypeScript worker from the config to run and stop');
   t.ok(hasLine({ msg: 'from config stored 7', worker: 'from config' })(cli.stdout()));
   cli.child.kill('SIGINT');
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the installed bin to exit after SIGINT'), 0);
 });

@@ -6,7 +6,9 @@
 import t from 'tap';
 import pg from 'pg';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { within } from '../helpers/deadline.js';
 import '../helpers/host.js';
 import { database, requirePg } from '../helpers/pg.js';
 
@@ -25,7 +27,7 @@ function pgEnv(): NodeJS.ProcessEnv {
 
 function startHost(label: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [hostScript, label], { env: pgEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve) => child.stdout!.once('data', () => resolve(child)));
+  return within(once(child.stdout!, 'data'), `host ${label} to print "ready"`).then(() => child);
 }
 
 t.test('one singleton among three hosts; failover when its host is killed', async (t) => {
@@ -40,23 +42,23 @@ t.test('one singleton among three hosts; failover when its host is killed', asyn
     announcements.push({ label: n.payload!, at: performance.now() });
     onAnnounce?.();
   });
-  const nextAnnouncement = (count: number) =>
-    new Promise<void>((res) => (announcements.length >= count ? res() : (onAnnounce = () => announcements.length >= count && res())));
+  const nextAnnouncement = (count: number, what: string) =>
+    within(new Promise<void>((res) => (announcements.length >= count ? res() : (onAnnounce = () => announcements.length >= count && res()))), what);
 
   const hosts = new Map<string, ChildProcess>();
   for (const label of ['a', 'b', 'c']) hosts.set(label, await startHost(label));
   t.teardown(() => {
     for (const h of hosts.values()) h.kill('SIGKILL');
   });
-  await nextAnnouncement(1);
+  await nextAnnouncement(1, 'a first singleton to announce itself');
   const first = announcements[0]!.label;
 
   const killedAt = performance.now();
   const holder = hosts.get(first)!;
-  const gone = new Promise((res) => holder.once('exit', res));
+  const gone = within(once(holder, 'exit'), `the killed host ${first} to exit`);
   holder.kill('SIGKILL');
   await gone;
-  await nextAnnouncement(2);
+  await nextAnnouncement(2, `another host's singleton to take over from ${first}`);
   const second = announcements[1]!;
   t.not(second.label, first, `${second.label} took over from ${first}`);
   const failoverMs = second.at - killedAt;
@@ -67,6 +69,8 @@ t.test('one singleton among three hosts; failover when its host is killed', asyn
   const runs = rows.map((r) => r.label).filter((l, i, a) => i === 0 || a[i - 1] !== l);
   t.same(runs, [first, second.label], 'the heartbeats show one holder, then the other, never interleaved');
   t.equal(announcements.length, 2, 'the third host never ran it');
-  for (const [label, h] of hosts) if (label !== first) h.kill('SIGTERM');
-  await Promise.all([...hosts].filter(([l]) => l !== first).map(([, h]) => new Promise((res) => h.once('exit', res))));
+  const others = [...hosts].filter(([l]) => l !== first).map(([, h]) => h);
+  const othersGone = within(Promise.all(others.map((h) => once(h, 'exit'))), 'the other hosts to shut down on SIGTERM');
+  for (const h of others) h.kill('SIGTERM');
+  await othersGone;
 });

@@ -5,6 +5,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { attachControlChannel, BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { fixture, makeHost } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
@@ -21,13 +22,14 @@ t.test('the control channel launches allowed types only', async (t) => {
       checkArg: (a: unknown) => a === undefined || (typeof a === 'object' && a !== null && Number.isInteger((a as { cell?: unknown }).cell)),
     },
   };
-  const control = await attachControlChannel(pm, { channel: 'bgw_control_test', allow }, log);
+  const control = await within(attachControlChannel(pm, { channel: 'bgw_control_test', allow }, log), 'the control channel to listen');
   t.equal(control.channel, 'bgw_control_test');
 
-  const next = () => new Promise<string>((res) => client.once('notification', (n: pg.Notification) => res(n.payload ?? '')));
+  const next = (what: string) =>
+    within(new Promise<string>((res) => client.once('notification', (n: pg.Notification) => res(n.payload ?? ''))), what);
   await client.query('LISTEN bgw_reply');
   const send = async (payload: string) => {
-    const got = next();
+    const got = next(`the reply on bgw_reply to ${payload.slice(0, 60)}`);
     await client.query('SELECT pg_notify($1, $2)', ['bgw_control_test', payload]);
     return got;
   };
@@ -51,7 +53,7 @@ t.test('the control channel launches allowed types only', async (t) => {
   for (const bad of ['not json', '[1,2]', `{"type": "waiter", "arg": "${'x'.repeat(2000)}"}`, '{"type": "waiter", "reply": "Robert\'); DROP TABLE x;--"}']) {
     log.lines.length = 0;
     await client.query('SELECT pg_notify($1, $2)', ['bgw_control_test', bad]);
-    t.match(await log.waitFor(/launch request rejected/), /rejected/, `rejected and logged: ${bad.slice(0, 30)}`);
+    t.match(await log.waitFor(/launch request rejected/, `the rejection of ${bad.slice(0, 30)} to be logged`), /rejected/, `rejected and logged: ${bad.slice(0, 30)}`);
   }
   t.equal(pm.activity().length, 1, 'no side effect: only the one launched worker exists');
 });

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION as DB, BGWORKER_SHMEM_ACCESS as SHM, type ActivityRow } from '../../dist/lib/index.js';
-import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
+import { within } from '../helpers/deadline.js';
+import { fixture, makeHost, nextEvent, startedRow, stoppedRow } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
 
@@ -17,12 +18,12 @@ t.test('a database worker connects once, as the host configured, and shows in pg
   const pm = makeHost(t, { database, logger: log });
   await pm.start();
   const h = await pm.registerDynamicBackgroundWorker({ name: 'db worker', module: fixture('db-connect'), flags: SHM | DB, mainArg: { then: 'wait' } });
-  t.match(await log.waitFor(/^connected as /), new RegExp(`connected as \\S+ to ${database.database ?? ''}`));
+  t.match(await log.waitFor(/^connected as /, 'the worker to connect'), new RegExp(`connected as \\S+ to ${database.database ?? ''}`));
   const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'bgworker: db worker'");
   t.equal(rows[0].n, 1, 'its backend is named after the worker');
   t.equal(pm.activity()[0]!.activity, 'idle', 'the activity list shows it idle');
   await h!.terminate();
-  await h!.waitForShutdown();
+  await within(h!.waitForShutdown(), 'the database worker to stop on terminate');
 });
 
 t.test('connecting twice is a typed error; so is connecting without the flag (checklist 40)', async (t) => {
@@ -69,15 +70,14 @@ t.test('a killed backend ends the worker with exit 1, restarts it, and commits n
   const marker = `m${process.pid}-${Date.now()}`;
   const pm = makeHost(t, { database });
   await pm.start();
-  const holding = nextEvent<[ActivityRow]>(pm, 'activity', (r) => r.activity === 'holding');
+  const holding = nextEvent<[ActivityRow]>(pm, 'activity', 'the worker to hold its transaction open', (r) => r.activity === 'holding');
   await pm.registerDynamicBackgroundWorker({ name: 'half', module: fixture('db-connect'), flags: SHM | DB, restartTime: 0, mainArg: { then: 'half', marker } });
   await holding;
   const stopped = stoppedRow(pm, 'half');
-  const restarted = nextEvent<[ActivityRow]>(pm, 'started', (r) => r.name === 'half' && r.restarts === 1);
+  const restarted = startedRow(pm, 'half', 1);
   await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bgworker: half'");
   t.match((await stopped).lastExit, { code: 1, kind: 'error', error: { code: 'BGW_ERR_DB_CONNECTION_LOST' } });
-  await restarted;
-  t.pass('the restart policy brought it back');
+  await t.resolves(restarted, 'the restart policy brought it back');
   const { rows } = await client.query('SELECT count(*)::int AS n FROM bgw_half_done WHERE marker = $1', [marker]);
   t.equal(rows[0].n, 0, 'the open transaction died with its backend');
 });

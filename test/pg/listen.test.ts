@@ -15,7 +15,7 @@ async function listeningHost(t: Parameters<typeof makeHost>[0], workers: Array<{
   const pm = makeHost(t, { database, logger: log });
   await pm.start();
   for (const w of workers) {
-    const listening = nextEvent<[ActivityRow]>(pm, 'activity', (r) => r.name === w.name && r.activity === 'listening');
+    const listening = nextEvent<[ActivityRow]>(pm, 'activity', `worker "${w.name}" to listen on ${w.channel}`, (r) => r.name === w.name && r.activity === 'listening');
     await pm.registerDynamicBackgroundWorker({ name: w.name, module: fixture('db-listener'), flags: SHM, mainArg: { channel: w.channel, blocking: w.blocking } });
     await listening;
   }
@@ -30,9 +30,9 @@ t.test('a NOTIFY sets the subscribed worker latch and the payload arrives, async
     { name: 'blocking', channel: 'bgw_b', blocking: true },
   ]);
   await client.query("NOTIFY bgw_a, 'not json {'");
-  t.equal(await log.waitFor(/^notify bgw_a/), 'notify bgw_a: not json {', 'a plain-string payload');
+  t.equal(await log.waitFor(/^notify bgw_a/, 'the async waiter to log the bgw_a notification'), 'notify bgw_a: not json {', 'a plain-string payload');
   await client.query("NOTIFY bgw_b, 'to the blocking waiter'");
-  t.equal(await log.waitFor(/^notify bgw_b/), 'notify bgw_b: to the blocking waiter');
+  t.equal(await log.waitFor(/^notify bgw_b/, 'the blocking waiter to log the bgw_b notification'), 'notify bgw_b: to the blocking waiter');
   t.equal(log.lines.filter((l) => l.startsWith('notify')).length, 2, 'each worker heard only its channel');
 });
 
@@ -41,9 +41,9 @@ t.test("killing the listener's backend: reconnect, subscriptions kept, workers t
   if (!client) return;
   const { log } = await listeningHost(t, [{ name: 'w', channel: 'bgw_gap' }]);
   await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bgworker: listener'");
-  await log.waitFor(/^resync$/);
+  await log.waitFor(/^resync$/, 'the worker to be told to resync after the listener reconnected');
   await client.query("NOTIFY bgw_gap, 'after the gap'");
-  t.equal(await log.waitFor(/^notify bgw_gap/), 'notify bgw_gap: after the gap', 'still subscribed after reconnecting');
+  t.equal(await log.waitFor(/^notify bgw_gap/, 'the notification sent after the reconnect'), 'notify bgw_gap: after the gap', 'still subscribed after reconnecting');
 });
 
 t.test('a server restart longer than pg-listen\'s default 3 s retry window: the listener comes back', async (t) => {
@@ -60,10 +60,10 @@ t.test('a server restart longer than pg-listen\'s default 3 s retry window: the 
   // Kept down past pg-listen's default 3 s give-up; the host retries with backoff.
   await new Promise((res) => setTimeout(res, 4000));
   execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'start']);
-  await log.waitFor(/^resync$/);
+  await log.waitFor(/^resync$/, 'the worker to be told to resync after the server came back');
   const fresh = new (await import('pg')).default.Client(database);
   await fresh.connect();
   await fresh.query("NOTIFY bgw_restart, 'after the restart'");
   await fresh.end();
-  t.equal(await log.waitFor(/^notify bgw_restart/), 'notify bgw_restart: after the restart');
+  t.equal(await log.waitFor(/^notify bgw_restart/, 'the notification sent after the restart'), 'notify bgw_restart: after the restart');
 });

@@ -1,6 +1,7 @@
 /** The SKIP LOCKED + LISTEN/NOTIFY queue consumer: two consumers take every job exactly once. */
 import t from 'tap';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION as DB, BGWORKER_SHMEM_ACCESS as SHM } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { makeHost } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
@@ -29,7 +30,7 @@ t.test('300 jobs and a NOTIFY: two consumers drain them, each job taken once', a
   }
   await client.query("INSERT INTO bgw_jobs (id, payload) SELECT g, 'job ' || g FROM generate_series(1, 300) g");
   await client.query('NOTIFY bgw_jobs');
-  await drained;
+  await within(drained, 'the consumers to log 300 jobs taken');
   const { rows } = await client.query('SELECT count(*)::int AS n, count(done_by)::int AS done FROM bgw_jobs');
   t.same(rows[0], { n: 300, done: 300 }, 'every job taken');
   t.equal(taken, 300, 'and taken once: the batches add up to exactly 300');

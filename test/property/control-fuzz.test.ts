@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { attachControlChannel, BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART, type Postmaster } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { fixture, makeHost } from '../helpers/host.js';
 import { recordingLogger, type RecordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
@@ -19,7 +20,6 @@ const CHANNEL = 'bgw_fuzz';
 const MAX_PAYLOAD_BYTES = 1024;
 const KEYS = new Set(['type', 'name', 'arg', 'reply']);
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
-const SAFETY_MS = 10_000;
 
 const isCell = (a: unknown): boolean =>
   typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).join() === 'cell' && Number.isInteger((a as { cell: unknown }).cell);
@@ -96,14 +96,6 @@ const anyPayload = fc
 
 // ---- sending --------------------------------------------------------------------------------
 
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no outcome within ${SAFETY_MS} ms: ${what}`)), SAFETY_MS);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 /** NOTIFY one payload and wait until the host has logged what it did with it; returns the workers it registered. */
 async function send(client: pg.Client, pm: Postmaster, log: RecordingLogger, payload: string): Promise<{ outcome: string; registered: number }> {
   log.lines.length = 0;
@@ -111,9 +103,9 @@ async function send(client: pg.Client, pm: Postmaster, log: RecordingLogger, pay
   const count = (): void => void registered++;
   pm.on('registered', count);
   try {
-    const outcome = log.waitFor(/control channel: (launch request rejected|worker launched)/);
+    const outcome = log.waitFor(/control channel: (launch request rejected|worker launched)/, `the outcome of ${JSON.stringify(payload).slice(0, 80)}`);
     await client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
-    return { outcome: await within(outcome, JSON.stringify(payload).slice(0, 80)), registered };
+    return { outcome: await outcome, registered };
   } finally {
     pm.off('registered', count);
   }
@@ -125,7 +117,7 @@ t.test('hostile payloads on the control channel launch nothing, are logged as re
   const log = recordingLogger();
   const pm = makeHost(t, { database, logger: log, maxWorkerProcesses: 64, shmem: { test: 64 } });
   await pm.start();
-  await attachControlChannel(pm, { channel: CHANNEL, allow, maxPayloadBytes: MAX_PAYLOAD_BYTES }, log);
+  await within(attachControlChannel(pm, { channel: CHANNEL, allow, maxPayloadBytes: MAX_PAYLOAD_BYTES }, log), 'the control channel to listen');
   let launched = 0;
   let rejected = 0;
 

@@ -142,7 +142,9 @@ function trackSlots(pm: Postmaster): { has(slot: number): boolean; until(slot: n
   return {
     has: (slot) => listed.has(slot),
     until: (slot, want) =>
-      listed.has(slot) === want ? Promise.resolve() : nextEvent<[ActivityRow]>(pm, want ? 'registered' : 'unregistered', (r) => r.slot === slot),
+      listed.has(slot) === want
+        ? Promise.resolve()
+        : nextEvent<[ActivityRow]>(pm, want ? 'registered' : 'unregistered', `slot ${slot} to be ${want ? 'listed' : 'freed'}`, (r) => r.slot === slot),
   };
 }
 
@@ -222,12 +224,13 @@ t.test('flags and notifyPid beyond 32 bits are refused or reach the worker uncha
   await pm.start();
   for (const fields of [{ flags: 2 ** 32 + BGWORKER_SHMEM_ACCESS }, { notifyPid: 2 ** 32 + 7 }, { notifyPid: 2 ** 31 }]) {
     log.lines.length = 0;
-    const seen = log.waitFor(/^entry /);
     const h = await pm.registerDynamicBackgroundWorker({ name: 'reporter', module: fixture('log-entry'), ...fields }).catch((e: BgwError) => e.code);
     if (typeof h === 'string') {
       t.pass(`${JSON.stringify(fields)} refused with ${h}`);
       continue;
     }
+    // Lines are recorded from the reset above, so the worker's line is found even if it came first.
+    const seen = log.waitFor(/^entry /, `the worker registered with ${JSON.stringify(fields)} to log its entry`);
     const entry = JSON.parse((await seen).slice('entry '.length)) as Record<string, number>;
     t.match(entry, fields, `${JSON.stringify(fields)}: the worker sees ${JSON.stringify(entry)}`);
   }

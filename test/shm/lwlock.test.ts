@@ -1,68 +1,79 @@
 /** LWLock: exactness under contention, no torn reads, no writer starvation, error paths. */
 import t from 'tap';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
+import { LWLOCK_BYTES } from '../../dist/lib/shm/layout.js';
 import { LWLock, heldLWLockCount, releaseAllLWLocks } from '../../dist/lib/shm/lwlock.js';
-import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { COUNTER, COUNTER_TWIN } from '../../dist/test/fixtures/locked-counter.js';
+import { FLOOD_BYTES, WRITER_DONE } from '../../dist/test/fixtures/lwlock-flood.js';
+import { TORN_PAIRS } from '../../dist/test/fixtures/read-under-lock.js';
+import { EXIT_CALLBACK_RAN } from '../../dist/test/fixtures/throw-holding-lock.js';
+import { pollUntil, within } from '../helpers/deadline.js';
+import { fixture, makeHost, nextEvent, nextEvents, stoppedRow } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
-
-function allStopped(pm: ReturnType<typeof makeHost>, n: number): Promise<void> {
-  let seen = 0;
-  return new Promise((res) => pm.on('stopped', () => ++seen === n && res()));
-}
+const LWLOCK_WORDS = LWLOCK_BYTES / 4;
 
 t.test('workers and the host incrementing under the exclusive lock end exactly right', async (t) => {
   const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
   await pm.start();
   const loops = 5_000;
-  const done = allStopped(pm, 4);
+  const done = nextEvents(pm, 'stopped', 4, 'the four counting workers to stop');
   for (let i = 0; i < 4; i++) {
     await pm.registerDynamicBackgroundWorker({ name: `w${i}`, module: fixture('count-under-lock'), flags: S, mainArg: { loops } });
   }
   const cells = pm.shmem('test').int32;
   const lock = pm.lock('counter');
-  for (let i = 0; i < 500; i++) {
-    await lock.with('exclusive', () => {
-      cells[0] = cells[0]! + 1;
-      cells[1] = cells[1]! + 1;
-    });
-  }
+  const hostAdds = async (): Promise<void> => {
+    for (let i = 0; i < 500; i++) {
+      await lock.with('exclusive', () => {
+        cells[COUNTER] = cells[COUNTER]! + 1;
+        cells[COUNTER_TWIN] = cells[COUNTER_TWIN]! + 1;
+      });
+    }
+  };
+  await within(hostAdds(), "the host's 500 additions under the lock");
   await done;
-  t.equal(cells[0], 4 * loops + 500);
-  t.equal(cells[1], 4 * loops + 500);
+  t.equal(cells[COUNTER], 4 * loops + 500);
+  t.equal(cells[COUNTER_TWIN], 4 * loops + 500);
 });
 
 t.test('readers under the shared lock never see a half-written record', async (t) => {
   const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
   await pm.start();
-  const done = allStopped(pm, 4);
+  const done = nextEvents(pm, 'stopped', 4, 'the two writers and two readers to stop');
   for (let i = 0; i < 2; i++) {
     await pm.registerDynamicBackgroundWorker({ name: `writer${i}`, module: fixture('count-under-lock'), flags: S, mainArg: { loops: 20_000 } });
     await pm.registerDynamicBackgroundWorker({ name: `reader${i}`, module: fixture('read-under-lock'), flags: S, mainArg: { loops: 40_000 } });
   }
   await done;
-  t.equal(pm.shmem('test').int32[3], 0, 'no torn read');
-  t.equal(pm.shmem('test').int32[0], 40_000);
+  t.equal(pm.shmem('test').int32[TORN_PAIRS], 0, 'no torn read');
+  t.equal(pm.shmem('test').int32[COUNTER], 40_000);
 });
 
 t.test('a writer is not starved by a flood of readers', async (t) => {
-  const sab = new SharedArrayBuffer(64);
+  const sab = new SharedArrayBuffer(FLOOD_BYTES);
   const opts = { workerData: { sab }, execArgv: [] };
   const readers = [0, 1, 2].map(() => new Worker(new URL(fixture('lwlock-reader')), opts));
   const writer = new Worker(new URL(fixture('lwlock-writer')), opts);
-  await Promise.all([writer, ...readers].map((w) => new Promise((res) => w.once('exit', res))));
-  t.equal(Atomics.load(new Int32Array(sab), 8), 1, 'the writer got the lock while readers kept asking');
+  // A starved writer never ends the flood: the threads are stopped here, not left spinning.
+  t.teardown(() => Promise.all([writer, ...readers].map((w) => w.terminate())));
+  const [writerExit, ...readerExits] = [writer, ...readers].map((w) => once(w, 'exit'));
+  await t.resolves(within(writerExit!, 'the writer to take the lock exclusively while readers flood it'), 'the writer was not starved');
+  t.equal(Atomics.load(new Int32Array(sab), WRITER_DONE), 1, 'the writer got the lock while readers kept asking');
+  await within(Promise.all(readerExits), 'the readers to stop once the writer was done');
 });
 
 t.test('a worker that dies holding the lock hangs nobody: crash cycle, then the lock is free', async (t) => {
   const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'], quitGraceMs: 500 });
   await pm.start();
-  const reinit = nextEvent(pm, 'reinitialized');
+  const reinit = nextEvent(pm, 'reinitialized', 'the crash-restart cycle after the holder died');
   await pm.registerDynamicBackgroundWorker({ name: 'holder', module: fixture('die-holding-lock'), flags: S });
   await pm.registerDynamicBackgroundWorker({ name: 'blocked', module: fixture('count-under-lock'), flags: S, mainArg: { loops: 1_000_000 } });
   await reinit;
-  t.equal(await pm.lock('counter').with('exclusive', () => 'got it'), 'got it', 'the host takes the lock after the reset');
+  const got = pm.lock('counter').with('exclusive', () => 'got it');
+  t.equal(await within(got, 'the host to take the lock after the reset'), 'got it', 'the host takes the lock after the reset');
 });
 
 t.test('an entry that throws while holding a lock releases it on the way out (LWLockReleaseAll)', async (t) => {
@@ -70,23 +81,24 @@ t.test('an entry that throws while holding a lock releases it on the way out (LW
   await pm.start();
   let crashes = 0;
   pm.on('crash', () => crashes++);
-  const stopped = nextEvent(pm, 'stopped');
+  const stopped = stoppedRow(pm, 'thrower');
   await pm.registerDynamicBackgroundWorker({ name: 'thrower', module: fixture('throw-holding-lock'), flags: S });
   await stopped;
-  t.equal(pm.shmem('test').int32[5], 1, 'the exit callback ran');
-  t.equal(await pm.lock('counter').with('exclusive', () => 'free'), 'free', 'the lock was released');
+  t.equal(pm.shmem('test').int32[EXIT_CALLBACK_RAN], 1, 'the exit callback ran');
+  const free = pm.lock('counter').with('exclusive', () => 'free');
+  t.equal(await within(free, 'the host to take the lock the thrower held'), 'free', 'the lock was released');
   t.equal(crashes, 0, 'an ERROR exit, not a crash');
 });
 
 t.test('lock misuse is refused with typed errors; releaseAll frees everything', async (t) => {
-  const i32 = new Int32Array(new SharedArrayBuffer(64));
+  const i32 = new Int32Array(new SharedArrayBuffer(2 * LWLOCK_BYTES));
   const a = new LWLock(i32, 0, 'a');
-  const b = new LWLock(i32, 4, 'b');
+  const b = new LWLock(i32, LWLOCK_WORDS, 'b');
   t.throws(() => a.release('shared'), { code: 'BGW_ERR_LOCK_NOT_HELD' });
   a.acquire('shared');
   t.throws(() => a.acquire('shared'), { code: 'BGW_ERR_LOCK_ALREADY_HELD' });
   t.equal(b.tryAcquire('exclusive'), true);
-  const other = new LWLock(i32, 4, 'b-again');
+  const other = new LWLock(i32, LWLOCK_WORDS, 'b-again');
   t.equal(heldLWLockCount(), 2);
   releaseAllLWLocks();
   t.equal(heldLWLockCount(), 0);
@@ -99,19 +111,20 @@ t.test('lock misuse is refused with typed errors; releaseAll frees everything', 
 });
 
 t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
-  const { HEADER_BYTES, LWLOCK_BYTES, L_SLEEPERS } = await import('../../dist/lib/shm/layout.js');
+  const { HEADER_BYTES, L_SLEEPERS } = await import('../../dist/lib/shm/layout.js');
   const { postmasterMetrics } = await import('../../dist/lib/index.js');
   const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
   await pm.start();
   const metrics = postmasterMetrics(pm);
   const words = new Int32Array(pm.shmem('test').buffer);
   const sleepers = (HEADER_BYTES + 1 * LWLOCK_BYTES) / 4 + L_SLEEPERS; // the 'counter' lock
-  const done = nextEvent(pm, 'stopped');
-  await pm.lock('counter').with('exclusive', async () => {
+  const done = stoppedRow(pm, 'waiter');
+  const holding = pm.lock('counter').with('exclusive', async () => {
     await pm.registerDynamicBackgroundWorker({ name: 'waiter', module: fixture('count-under-lock'), flags: S, mainArg: { loops: 1 } });
     // Nothing notifies the sleeper count: look at it once per event-loop turn until the worker sleeps.
-    while (Atomics.load(words, sleepers) === 0) await new Promise((res) => setImmediate(res));
+    await pollUntil(() => Atomics.load(words, sleepers) !== 0, 'the worker to sleep on the lock the host holds');
   });
+  await within(holding, 'the host to take the lock, see a sleeper and release it');
   await done;
   const counter = pm.waitStats().locks.find((l) => l.name === 'counter')!;
   t.ok(counter.waits >= 1, `the worker slept ${counter.waits} time(s) on the lock`);

@@ -8,8 +8,12 @@ import { HDR_READY, HDR_TOTAL, PG_TEST_SHM_MQ_MAGIC } from '../fixtures/mq-copy.
 import type { PeerData, PeerOp, PeerReply } from '../fixtures/mq-peer.js';
 import { TestProcs, pattern } from '../fixtures/mq-procs.js';
 import { startThread, type Thread } from '../fixtures/mq-threads.js';
+import { within } from '../helpers/deadline.js';
 
 // ---- helpers ------------------------------------------------------------------------------
+
+/** The deadline of a whole regression case's message loop: thousands of round trips through worker threads. */
+const LOOP_MS = 60_000;
 
 /** mulberry32: a seeded PRNG, so the random messages are the same on every run. */
 function prng(seed: number): () => number {
@@ -107,10 +111,11 @@ async function setupPipeline(t: Test, queueSize: number, nworkers: number): Prom
   }
   const outh = outq.attach('sender', me, { counterpartyAlive: () => !procs.stopped(1) });
   const inh = inq.attach('receiver', me, { counterpartyAlive: () => !procs.stopped(nworkers) });
-  await waitUntil(procs.latch(0), () => {
+  const ready = waitUntil(procs.latch(0), () => {
     for (let k = 1; k <= nworkers; k++) if (procs.stopped(k)) throw new Error('one or more background workers failed to start');
     return Atomics.load(hdr, HDR_READY) === nworkers;
   });
+  await within(ready, `the ${nworkers} copy worker(s) to attach and report ready`);
   return { procs, outh, inh, threads };
 }
 
@@ -118,22 +123,23 @@ async function setupPipeline(t: Test, queueSize: number, nworkers: number): Prom
 async function teardownPipeline(t: Test, p: Pipeline): Promise<void> {
   p.outh.detach();
   p.inh.detach();
-  const codes = await Promise.all(p.threads.map((th) => th.exited));
+  const codes = await within(Promise.all(p.threads.map((th) => th.exited)), 'every copy worker to exit after the detach');
   t.same(codes, p.threads.map(() => 0), 'every worker left its copy loop and exited');
 }
 
 /** test_shm_mq(): send once, then receive and send back loopCount times, blocking (async). */
 async function testShmMq(t: Test, queueSize: number, message: Uint8Array, loopCount: number, nworkers: number): Promise<void> {
   const p = await setupPipeline(t, queueSize, nworkers);
-  t.equal(await p.outh.sendAsync(message), 'success');
-  let last: Uint8Array | undefined;
-  for (let count = loopCount; ; ) {
-    const r = await p.inh.receiveAsync();
-    if (r.result !== 'success') throw new Error('could not receive message');
-    last = r.data;
-    if (--count <= 0) break;
-    if ((await p.outh.sendAsync(r.data!)) !== 'success') throw new Error('could not send message');
-  }
+  t.equal(await within(p.outh.sendAsync(message), 'the first message to be sent'), 'success');
+  const roundTrips = async (): Promise<Uint8Array | undefined> => {
+    for (let count = loopCount; ; ) {
+      const r = await p.inh.receiveAsync();
+      if (r.result !== 'success') throw new Error('could not receive message');
+      if (--count <= 0) return r.data;
+      if ((await p.outh.sendAsync(r.data!)) !== 'success') throw new Error('could not send message');
+    }
+  };
+  const last = await within(roundTrips(), `${loopCount} round trips through ${nworkers} worker(s)`, LOOP_MS);
   verifyMessage(t, message, last);
   await teardownPipeline(t, p);
 }
@@ -145,26 +151,29 @@ async function testShmMqPipelined(t: Test, queueSize: number, message: Uint8Arra
   let sent = 0;
   let received = 0;
   let wrong = 0;
-  for (;;) {
-    let wait = true;
-    if (sent < loopCount) {
-      const r = p.outh.send(message, true, true);
-      if (r === 'detached') throw new Error('could not send message');
-      if (r === 'success') (sent++, (wait = false));
+  const pipelined = async (): Promise<void> => {
+    for (;;) {
+      let wait = true;
+      if (sent < loopCount) {
+        const r = p.outh.send(message, true, true);
+        if (r === 'detached') throw new Error('could not send message');
+        if (r === 'success') (sent++, (wait = false));
+      }
+      if (received >= loopCount) return;
+      const r = p.inh.receive(true);
+      if (r.result === 'detached') throw new Error('could not receive message');
+      if (r.result === 'success') {
+        received++;
+        if (Buffer.compare(r.data!, message) !== 0) wrong++;
+        wait = false;
+      }
+      if (wait) {
+        await latch.waitAsync(Infinity);
+        latch.reset();
+      }
     }
-    if (received >= loopCount) break;
-    const r = p.inh.receive(true);
-    if (r.result === 'detached') throw new Error('could not receive message');
-    if (r.result === 'success') {
-      received++;
-      if (Buffer.compare(r.data!, message) !== 0) wrong++;
-      wait = false;
-    }
-    if (wait) {
-      await latch.waitAsync(Infinity);
-      latch.reset();
-    }
-  }
+  };
+  await within(pipelined(), `${loopCount} messages through ${nworkers} workers, nowait`, LOOP_MS);
   t.equal(sent, received, `message sent ${sent} times, received ${received} times`);
   t.equal(wrong, 0, 'every message arrived intact');
   await teardownPipeline(t, p);
@@ -360,17 +369,17 @@ t.test('a sender that flushes 3 messages and detaches before the receiver starts
     t.same(await ask(tx, { op: 'send', sizes: [10, 0, 300] }), { results: ['success', 'success', 'success'] }, 'sent with no receiver');
     t.same(await ask(tx, { op: 'detach' }), {});
     tx.worker.postMessage({ op: 'exit' });
-    await tx.exited;
+    await tx.exit('the sender thread to exit after its detach');
     if (receiverKind === 'host') {
       const me = procs.endpoint(0);
       mq.setReceiver(me);
       const rx = mq.attach('receiver', me);
       for (const [i, size] of [10, 0, 300].entries()) {
-        const r = await rx.receiveAsync();
+        const r = await within(rx.receiveAsync(), `message ${i} on the host`);
         t.equal(r.result, 'success');
         verifyMessage(t, pattern(i, size), r.data);
       }
-      t.same(await rx.receiveAsync(), { result: 'detached' });
+      t.same(await within(rx.receiveAsync(), 'the detach after the last message'), { result: 'detached' });
       t.same(rx.receive(true), { result: 'detached' });
     } else {
       const rx = startPeer(t, procs, mq, { proc: 2, role: 'receiver' });
@@ -405,9 +414,9 @@ t.test('after the receiver detaches every send gets detached, whatever its argum
     const rx = startPeer(t, procs, mq, { proc: 1, role: 'receiver' });
     await ask(rx, { op: 'attach' });
     await ask(rx, { op: 'detach' });
-    t.equal(await tx.sendAsync(pattern(0, 8)), 'detached');
+    t.equal(await within(tx.sendAsync(pattern(0, 8)), 'a blocking send to a detached receiver to return'), 'detached');
     t.equal(tx.send(pattern(0, 5000), true), 'detached');
-    t.equal(await tx.sendvAsync([pattern(1, 1), pattern(2, 2)], false), 'detached');
+    t.equal(await within(tx.sendvAsync([pattern(1, 1), pattern(2, 2)], false), 'a blocking sendv to a detached receiver to return'), 'detached');
     t.equal(tx.send(new Uint8Array(0), true), 'detached');
   });
 });
@@ -428,7 +437,7 @@ t.test('a nowait sender on a full ring gets would_block, and its retries finish 
   const received = ask(rx, { op: 'receive', max: sizes.length });
   let blocked = 0;
   for (; i < sizes.length; i++) {
-    const r = await sendNowait(tx, latch, pattern(i, sizes[i]!));
+    const r = await within(sendNowait(tx, latch, pattern(i, sizes[i]!)), `nowait message ${i} (${sizes[i]} bytes) to be sent`);
     t.equal(r.result, 'success');
     blocked += r.blocked;
   }
@@ -446,7 +455,7 @@ t.test('a counterparty that exits before attaching ends waits with detached, nev
     const rx = mq.attach('receiver', me, { counterpartyAlive: () => !procs.stopped(1) });
     const peer = startPeer(t, procs, mq, { proc: 1, role: 'sender' });
     t.same(rx.receive(true), { result: 'would_block' }, 'registered, not yet attached');
-    const waiting = rx.receiveAsync();
+    const waiting = within(rx.receiveAsync(), 'the host receive to end when the sender exits unattached');
     peer.worker.postMessage({ op: 'exit' });
     t.same(await waiting, { result: 'detached' });
     t.same(rx.receive(true), { result: 'detached' });
@@ -459,13 +468,14 @@ t.test('a counterparty that exits before attaching ends waits with detached, nev
       mq.setSender(me);
       const tx = mq.attach('sender', me, { counterpartyAlive: () => !procs.stopped(1) });
       const peer = startPeer(t, procs, mq, { proc: 1, role: 'receiver' });
-      const waiting = tx.waitForAttachAsync();
+      const waiting = within(tx.waitForAttachAsync(), 'waitForAttach to end when the receiver exits unattached');
       peer.worker.postMessage({ op: 'exit' });
       t.equal(await waiting, 'detached', 'waitForAttach');
-      t.equal(await peer.exited, 0);
+      t.equal(await peer.exit(), 0);
       const big = pattern(1, 4000);
-      t.equal(nowait ? tx.send(pattern(0, 500), true) : await tx.sendAsync(pattern(0, 500)), 'success', 'a send that fits needs no receiver');
-      t.equal(nowait ? tx.send(big, true) : await tx.sendAsync(big), 'detached', nowait ? 'nowait: detached, not would_block' : 'blocking');
+      const send = (m: Uint8Array, what: string) => (nowait ? tx.send(m, true) : within(tx.sendAsync(m), what));
+      t.equal(await send(pattern(0, 500), 'a send that fits to return'), 'success', 'a send that fits needs no receiver');
+      t.equal(await send(big, 'a send that would fill the ring to return'), 'detached', nowait ? 'nowait: detached, not would_block' : 'blocking');
     }
   });
   t.test('a worker in a blocking receive whose sender worker never attaches', async (t) => {
@@ -485,7 +495,7 @@ t.test('a counterparty that exits before attaching ends waits with detached, nev
     const me = procs.endpoint(0);
     mq.setReceiver(me);
     t.same(await waiting, { results: ['success'] });
-    t.equal(await mq.attach('receiver', me).waitForAttachAsync(), 'success');
+    t.equal(await within(mq.attach('receiver', me).waitForAttachAsync(), "the host's waitForAttach on an attached sender"), 'success');
   });
 });
 
@@ -535,7 +545,7 @@ t.test('zero-length and larger-than-ring messages round-trip; over 1 GiB - 1 is 
   const sizes = [0, 3 * ring + 5, 0, 1, 200_000];
   const sending = ask(tx, { op: 'send', sizes });
   for (const [i, size] of sizes.entries()) {
-    const r = await rx.receiveAsync();
+    const r = await within(rx.receiveAsync(), `message ${i} (${size} bytes) on the host`);
     t.equal(r.result, 'success');
     verifyMessage(t, pattern(i, size), r.data);
   }
@@ -547,6 +557,6 @@ t.test('zero-length and larger-than-ring messages round-trip; over 1 GiB - 1 is 
   const piece = new Uint8Array(64 << 20);
   const iov = Array(17).fill(piece) as Uint8Array[];
   t.throws(() => out.sendv(iov), { code: 'BGW_ERR_MQ_MESSAGE_TOO_LARGE', message: /cannot send a message of size 1140850688/ });
-  await t.rejects(out.sendvAsync(iov), { code: 'BGW_ERR_MQ_MESSAGE_TOO_LARGE' });
+  await t.rejects(within(out.sendvAsync(iov), 'an oversized sendv to be refused'), { code: 'BGW_ERR_MQ_MESSAGE_TOO_LARGE' });
   t.equal(out.send(new Uint8Array(0), true), 'success', 'the queue is still usable');
 });

@@ -109,11 +109,15 @@ t.test('keys inserted by two threads at once are all visible to a lock-free read
   const reader = startThread(t, 'mq-toc', { ...base, mode: 'lookup', keys: [...keysB, ...keysA].reverse() } satisfies TocWorkerData);
   const a = startThread(t, 'mq-toc', { ...base, mode: 'insert', keys: keysA } satisfies TocWorkerData);
   const b = startThread(t, 'mq-toc', { ...base, mode: 'insert', keys: keysB } satisfies TocWorkerData);
-  const [found, insertedA, insertedB] = await Promise.all([reader.next<number>(), a.next<number>(), b.next<number>()]);
+  const [found, insertedA, insertedB] = await Promise.all([
+    reader.next<number>('the reader to find every key'),
+    a.next<number>('inserter A to insert its keys'),
+    b.next<number>('inserter B to insert its keys'),
+  ]);
   t.equal(insertedA + insertedB, 2 * perWriter);
   t.equal(found, 2 * perWriter, 'every key found, each chunk already holding its key');
   t.equal(toc.freeSpace(), 0, 'the estimate was exact');
   const addrs = [...keysA, ...keysB].map((k) => toc.lookup(k)).sort((x, y) => x - y);
   t.equal(new Set(addrs).size, addrs.length, 'no two allocations share an address');
-  await Promise.all([reader.exited, a.exited, b.exited]);
+  await Promise.all([reader.exit('the reader thread to exit'), a.exit('inserter A to exit'), b.exit('inserter B to exit')]);
 });

@@ -9,12 +9,14 @@
  * Then shutdown under that load in each mode, each in a process of its own
  * (test/fixtures/load-host.ts): the shutdown completes and the process exits by itself.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { BGWORKER_SHMEM_ACCESS, type ShutdownMode } from '../../dist/lib/index.js';
 import { Load, loadHostOptions } from '../../dist/test/fixtures/soak-load.js';
+import { within } from '../helpers/deadline.js';
 import { fixture, makeHost } from '../helpers/host.js';
 import { osThreadCount, settledThreadCount } from '../helpers/threads.js';
 
@@ -23,6 +25,8 @@ const SLOTS = 16;
 /** RSS may grow by this much over the soak: far above what warm-up costs, far below a per-cycle leak. */
 const RSS_GROWTH_BOUND_MB = 192;
 const MB = 1024 * 1024;
+/** A load host starts, cycles its lanes and shuts down in seconds; a minute means it hangs. */
+const LOAD_HOST_MS = 60_000;
 
 t.setTimeout((SECONDS + 90) * 1000);
 
@@ -32,14 +36,14 @@ t.test(`soak: ${SECONDS} s of slot cycling under lock, latch and queue load`, as
   const pm = makeHost(t, loadHostOptions(SLOTS));
   await pm.start();
   const load = new Load(pm, SLOTS);
-  await load.start();
+  await within(load.start(), 'the adders to count and the ping-pong to play');
   const t0 = performance.now();
   await sleep(SECONDS * 1000); // the soak's length, not a synchronisation
-  const alive = load.pingPongAlive();
-  t.same(await load.stopLanes(), [], 'no lane failed: every registration found a free slot, every cycle completed');
-  await alive;
-  t.pass('the ping-pong still plays at the end: no wake-up was lost');
-  await load.stopWorkers();
+  const alive = within(load.pingPongAlive(), 'the ping-pong to play its next rounds');
+  const laneErrors = await within(load.stopLanes(), 'the lanes to finish their current cycles');
+  t.same(laneErrors, [], 'no lane failed: every registration found a free slot, every cycle completed');
+  await t.resolves(alive, 'the ping-pong still plays at the end: no wake-up was lost');
+  await within(load.stopWorkers(), 'the adders and the ping-pong to stop on terminate');
   const seconds = (performance.now() - t0) / 1000;
   const f = load.figures();
   t.equal(f.counter[0], f.adderTallies + f.hostAdds, `counter exact: ${f.counter[0]} = adders ${f.adderTallies} + host ${f.hostAdds}`);
@@ -53,7 +57,7 @@ t.test(`soak: ${SECONDS} s of slot cycling under lock, latch and queue load`, as
   t.ok(handles.every((h) => h !== null), `all ${SLOTS} registrations succeed again: no slot leaked`);
   t.equal(await pm.registerDynamicBackgroundWorker({ name: 'one too many', ...refill }), null, 'and not one more');
   await Promise.all(handles.map((h) => h!.terminate()));
-  await Promise.all(handles.map((h) => h!.waitForShutdown()));
+  await within(Promise.all(handles.map((h) => h!.waitForShutdown())), 'the refill workers to stop on terminate');
 
   await pm.shutdown('fast');
   t.same(pm.activity(), [], 'activity() is empty after shutdown');
@@ -69,27 +73,24 @@ t.test(`soak: ${SECONDS} s of slot cycling under lock, latch and queue load`, as
   t.ok(rssAfter - rssBefore < RSS_GROWTH_BOUND_MB * MB, `RSS grew by less than ${RSS_GROWTH_BOUND_MB} MB`);
 });
 
-/** Run load-host.js in its own process; resolves with its report and how it ended. */
-function loadHost(mode: ShutdownMode): Promise<{ report: Record<string, unknown>; code: number | null; exitAfterReportMs: number }> {
+/** Run load-host.js in its own process, killed with the test; resolves with its report and how it ended. */
+async function loadHost(t: Test, mode: ShutdownMode): Promise<{ report: Record<string, unknown>; code: number | null; exitAfterReportMs: number }> {
   const child = spawn(process.execPath, [fileURLToPath(fixture('load-host')), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
   let out = '';
   let reportedAt = 0;
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     if (out.includes('\n')) reportedAt ||= performance.now();
   });
-  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) => {
-    child.once('exit', (code) => {
-      clearTimeout(deadline);
-      resolve({ report: JSON.parse(out || '{}'), code, exitAfterReportMs: performance.now() - reportedAt });
-    });
-  });
+  const [code] = await within(exited, `the ${mode} load host to report and exit by itself`, LOAD_HOST_MS);
+  return { report: JSON.parse(out || '{}'), code, exitAfterReportMs: performance.now() - reportedAt };
 }
 
 for (const mode of ['smart', 'fast', 'immediate'] as const) {
   t.test(`shutdown under load, ${mode}${mode === 'smart' ? ' with no sessions' : ''}: it completes and the process exits by itself`, async (t) => {
-    const { report, code, exitAfterReportMs } = await loadHost(mode);
+    const { report, code, exitAfterReportMs } = await loadHost(t, mode);
     t.comment(JSON.stringify(report));
     t.equal(report['state'], 'stopped', 'the shutdown completed');
     t.equal(report['stillRunning'], 0, 'no worker runs after it');

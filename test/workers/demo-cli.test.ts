@@ -12,11 +12,11 @@ const checks = (out: string) => jsonLines(out).filter((l) => l['type'] === 'chec
 
 t.test('the demo through the CLI: checks every two seconds, a SIGHUP reload, Ctrl-C', async (t) => {
   const cli = runCli(t, ['--output', 'json', config]);
-  await cli.waitFor((s) => checks(s).length >= 2);
+  await cli.waitFor((s) => checks(s).length >= 2, 'two checks by the scheduled checker');
   for (const c of checks(cli.stdout())) t.match(c['msg'], /^check #\d+: total (\d+), sum of counters \1$/);
   cli.child.kill('SIGHUP');
-  await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'ticker' }));
+  await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'ticker' }), 'the ticker to log the reload');
   cli.child.kill('SIGINT');
-  t.equal(await cli.exited, 0);
+  t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
   t.match(jsonLines(cli.stdout()).at(-1), { event: 'exit', status: 0 });
 });

@@ -1,6 +1,7 @@
 /** hello_world: says "Hello World!" each time its latch wait times out; ends on SIGTERM. */
 import t from 'tap';
 import { BgwHandleStatus } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { makeHost } from '../helpers/host.js';
 
 t.test('hello world greets on every timeout and stops on terminate', async (t) => {
@@ -20,8 +21,8 @@ t.test('hello world greets on every timeout and stops on terminate', async (t) =
     module: new URL('../../dist/workers/hello_world.js', import.meta.url),
     mainArg: { naptimeMs: 20 },
   });
-  await third;
+  await within(third, 'the third "Hello World!"');
   await h!.terminate();
-  t.equal((await h!.waitForShutdown()).status, BgwHandleStatus.Stopped);
+  t.equal((await within(h!.waitForShutdown(), 'hello world to stop on terminate')).status, BgwHandleStatus.Stopped);
   t.ok(greetings >= 3);
 });

@@ -2,13 +2,12 @@
 import t from 'tap';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
 import { pgstatShmem, pgstatTotals } from '../../dist/workers/pgstat/stats.js';
-import { makeHost } from '../helpers/host.js';
+import { makeHost, nextEvents } from '../helpers/host.js';
 
 t.test('three workers count 50,000 items each; the host reads exact totals lock-free', async (t) => {
   const pm = makeHost(t, { maxWorkerProcesses: 4, shmem: pgstatShmem(4) });
   await pm.start();
-  let stopped = 0;
-  const done = new Promise<void>((res) => pm.on('stopped', () => ++stopped === 3 && res()));
+  const done = nextEvents(pm, 'stopped', 3, 'the three busy workers to count their items and stop');
   let lastSeen = 0n;
   let monotonic = true;
   const sampler = setInterval(() => {
