@@ -227,6 +227,12 @@ export class ShmBadMagicError extends BgwError {
   declare readonly code: typeof ShmBadMagicError.code;
 }
 
+export class ShmemInitFailedError extends BgwError {
+  static readonly code = 'BGW_ERR_SHMEM_INIT_FAILED';
+  static readonly meaning = "A shmem region's init callback threw; the callback's error is the cause.";
+  declare readonly code: typeof ShmemInitFailedError.code;
+}
+
 export class DbNotRequestedError extends BgwError {
   static readonly code = 'BGW_ERR_DB_NOT_REQUESTED';
   static readonly meaning = 'A worker registered without BGWORKER_BACKEND_DATABASE_CONNECTION asked for a connection.';

@@ -8,6 +8,8 @@ export { BackgroundWorkerHandle } from './host/handle.js';
 export type { BackgroundWorkerHandleEvents } from './host/handle.js';
 export { HostLWLock } from './host/host-lock.js';
 export type { RestartIntensityOptions } from './host/restart-intensity.js';
+export { healthHandler } from './host/health.js';
+export type { Health, HealthStatus } from './host/health.js';
 export { consoleLogger, silentLogger } from './host/logger.js';
 export type { Launcher } from './host/thread-launcher.js';
 export type { PidStatus } from './bgworker/registration.js';

@@ -102,11 +102,30 @@ export interface Logger {
  */
 export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_restart' | 'terminated' | 'stopped' | 'failed';
 
+/**
+ * How a worker's run ended. The first four are what the worker did; the rest are stops the
+ * host or a registrant asked for, whatever exit code the worker left with:
+ *   normal       it returned (exit 0)
+ *   error        it threw or exited 1 (PostgreSQL's ERROR/FATAL)
+ *   crash        anything else: another exit code, an uncaught error outside the entry, out
+ *                of memory; decided by the dead-man switch
+ *   hard_stop    it ignored SIGTERM/SIGQUIT for its grace period and its thread was terminated
+ *   terminated   it left after a terminate() of its handle (TerminateBackgroundWorker)
+ *   shutdown     it left after the SIGTERM of a smart or fast shutdown
+ *   immediate    it left (or was made to) by the SIGQUIT of an immediate shutdown
+ *   crash_restart  it was stopped because another worker crashed (the crash-restart cycle)
+ * Only error and crash count for the restart brake (restart-intensity.ts).
+ */
+export type ExitKind = 'normal' | 'error' | 'crash' | 'hard_stop' | 'terminated' | 'shutdown' | 'immediate' | 'crash_restart';
+
+/** Stops the host or a registrant asks for: what the exit is called when the worker complies. */
+export type StopRequest = Extract<ExitKind, 'terminated' | 'shutdown' | 'immediate' | 'crash_restart'>;
+
 /** How a worker's last run ended. */
 export interface LastExit {
+  /** The thread's exit code, as PostgreSQL's would be (0, 1, or what a crash left). */
   code: number;
-  /** normal: returned; error: threw or exited 1; crash: anything else; hard_stop: terminated after its grace period. */
-  kind: 'normal' | 'error' | 'crash' | 'hard_stop';
+  kind: ExitKind;
   error?: { name: string; message: string; code?: string };
   at: Date;
 }

@@ -47,6 +47,7 @@ const HOST: Record<string, Kind> = {
   consoleLogger: 'function',
   errorClassFor: 'function',
   formatActivity: 'function',
+  healthHandler: 'function',
   isBgwError: 'function',
   observePostmaster: 'function',
   postmasterMetrics: 'function',
@@ -129,6 +130,7 @@ const ERRORS = [
   'PostmasterStoppedError',
   'QueryCanceledError',
   'ShmBadMagicError',
+  'ShmemInitFailedError',
   'ShuttingDownError',
   'StaticAfterStartError',
   'StaticNotifyError',
@@ -144,7 +146,8 @@ const ERRORS = [
 function kindOf(v: unknown): Kind | 'other' {
   if (typeof v === 'function') return /^class\b/.test(Function.prototype.toString.call(v)) ? 'class' : 'function';
   if (typeof v === 'object' && v !== null) return 'object';
-  if (typeof v === 'number' || typeof v === 'string') return typeof v;
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'string') return 'string';
   return 'other';
 }
 

@@ -19,6 +19,7 @@ import type { ProcArray } from '../shm/proc-array.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_CLASS_PARALLEL, type BgWorkerStartTime, type Logger } from '../types.js';
 import type { CheckedRegistration } from '../bgworker/sanity.js';
+import { countsForRestartBrake, type ExitStatus } from './exit-status.js';
 import type { PmChildren } from './pm-child.js';
 import { RegisteredBgWorker } from './registered-worker.js';
 import type { RestartIntensity } from './restart-intensity.js';
@@ -107,7 +108,7 @@ export class BgWorkerList {
   /** The terminate flag of a known worker, newly seen. */
   private terminateKnown(rw: RegisteredBgWorker): void {
     rw.terminate = true;
-    if (rw.pid !== 0) return this.host.children.sigterm(rw);
+    if (rw.pid !== 0) return this.host.children.sigterm(rw, 'terminated');
     this.array.setPid(rw.slot, 0);
     this.notify(rw.notifyPid, rw.slot);
   }
@@ -133,14 +134,14 @@ export class BgWorkerList {
           this.notify(rw.notifyPid, rw.slot);
           continue;
         }
-        const due = rw.crashedAt + Math.max(rw.entry.restartTime * 1000, this.intensity.backoffMs(rw, now));
+        const due = rw.crashedAt + this.restartDelayMs(rw, now);
         if (now < due) {
           nextRestartAt = Math.min(nextRestartAt, due);
           continue;
         }
       }
       if (!shouldStartNow(rw.entry.startTime)) continue;
-      if (rw.launches > 0 && !this.intensity.admit(rw, now)) {
+      if (rw.launches > 0 && this.countsForBrake(rw) && !this.intensity.admit(rw, now)) {
         rw.failed = true;
         this.host.changed(rw, 'failed');
         this.notify(rw.notifyPid, rw.slot);
@@ -158,10 +159,27 @@ export class BgWorkerList {
     return { startNeeded: false, nextRestartAt };
   }
 
-  /** CleanupBackend for an orderly exit (0 or 1). Returns whether a restart is pending. */
-  reportExit(rw: RegisteredBgWorker, code: number, now: number): boolean {
+  /** bgw_restart_time, or longer while the worker backs off (restart-intensity.ts). */
+  private restartDelayMs(rw: RegisteredBgWorker, now: number): number {
+    const backoff = rw.outageExits > 0
+      ? (rw.outageDelayMs ??= this.intensity.outageBackoffMs(rw.outageExits))
+      : this.countsForBrake(rw) ? this.intensity.backoffMs(rw, now) : 0;
+    return Math.max(rw.entry.restartTime * 1000, backoff);
+  }
+
+  private countsForBrake(rw: RegisteredBgWorker): boolean {
+    return rw.outageExits === 0 && countsForRestartBrake(rw.lastExit);
+  }
+
+  /**
+   * CleanupBackend for an orderly exit, or a crash that restarts only this worker: `status`
+   * as exit-status.ts classified it. Returns whether a restart is pending.
+   */
+  reportExit(rw: RegisteredBgWorker, status: ExitStatus, now: number): boolean {
     this.array.setPid(rw.slot, 0);
-    if (code === 0) {
+    rw.outageExits = this.intensity.nextOutageCount(rw.outageExits, status.outage, now - (rw.startedAt?.getTime() ?? now));
+    rw.outageDelayMs = null;
+    if (status.effective === 0) {
       rw.terminate = true;
       rw.crashedAt = 0;
     } else {
@@ -174,6 +192,23 @@ export class BgWorkerList {
     }
     this.notify(rw.notifyPid, rw.slot);
     return true;
+  }
+
+  /**
+   * Give failed workers another chance (pm.resetFailed): their relaunch count is forgotten
+   * and they are launched at the next pass. Returns how many were reset.
+   */
+  resetFailed(match: (rw: RegisteredBgWorker) => boolean): number {
+    let n = 0;
+    for (const rw of this.list) {
+      if (!rw.failed || !match(rw)) continue;
+      rw.failed = false;
+      rw.crashedAt = 0;
+      this.intensity.forget(rw);
+      this.notify(rw.notifyPid, rw.slot);
+      n++;
+    }
+    return n;
   }
 
   /** A thread that asked for notifications exited: never signal its (stale) pid again. */

@@ -15,6 +15,7 @@
  *   bgworker:worker:failed        { postmaster, row }      past its restart intensity: not restarted
  *   bgworker:host:reinitialized   { postmaster }           shared memory rebuilt after a crash cycle
  *   bgworker:host:exit            { postmaster, status }   the host is gone: 0 stopped, 1 died
+ *   bgworker:host:callback_error  { postmaster, err, where }  a user callback threw; the host went on
  *
  * `row` is the worker's ActivityRow at the moment of the event. A channel with no
  * subscriber costs one hasSubscribers check per event.
@@ -41,6 +42,7 @@ export const CHANNELS = {
   failed: 'bgworker:worker:failed',
   reinitialized: 'bgworker:host:reinitialized',
   exit: 'bgworker:host:exit',
+  callbackError: 'bgworker:host:callback_error',
 } as const satisfies Record<EventName, string>;
 
 /** What is published on each event's channel. */
@@ -55,6 +57,7 @@ export interface DiagnosticsMessages {
   failed: { postmaster: Postmaster; row: ActivityRow };
   reinitialized: { postmaster: Postmaster };
   exit: { postmaster: Postmaster; status: number };
+  callbackError: { postmaster: Postmaster; err: unknown; where: string };
 }
 
 const payload: { [E in EventName]: (...args: PostmasterEvents[E]) => object } = {
@@ -68,6 +71,7 @@ const payload: { [E in EventName]: (...args: PostmasterEvents[E]) => object } = 
   failed: (row) => ({ row }),
   reinitialized: () => ({}),
   exit: (status) => ({ status }),
+  callbackError: (err, where) => ({ err, where }),
 };
 
 const observed = new WeakMap<Postmaster, () => void>();

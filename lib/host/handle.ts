@@ -18,6 +18,7 @@ import { type HandleData, markTerminate, type PidStatus, readStatus } from '../b
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BgwHandleStatus } from '../types.js';
+import { emitContained } from './contained.js';
 import type { HostLWLock } from './host-lock.js';
 import type { SlotWatchers } from './slot-watchers.js';
 
@@ -29,6 +30,8 @@ export interface HandleHost {
   readonly watchers: SlotWatchers;
   /** True once the host has shut down or died. */
   gone(): boolean;
+  /** A listener of a handle threw (contained.ts). */
+  report(err: unknown, where: string): void;
 }
 
 export interface BackgroundWorkerHandleEvents {
@@ -44,6 +47,11 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
     super();
     this.seen = this.status().status;
     this.unwatch = host.watchers.watch(slot, () => this.changed());
+  }
+
+  /** Events are emitted from the host's server loop: each listener is contained. */
+  override emit<K>(event: keyof BackgroundWorkerHandleEvents | K, ...args: K extends keyof BackgroundWorkerHandleEvents ? BackgroundWorkerHandleEvents[K] : never): boolean {
+    return emitContained(this, event as string, args, (err, where) => this.host.report(err, where));
   }
 
   /** GetBackgroundWorkerPid: never blocks and never reports host death. */

@@ -19,7 +19,7 @@
  * listeners on its events, removed by close(). Call everything on the host thread.
  */
 import { DEFAULT_MAX_WORKER_PROCESSES } from '../constants.js';
-import type { ActivityRow, LastExit, WorkerState } from '../types.js';
+import type { ActivityRow, ExitKind, WorkerState } from '../types.js';
 import type { Postmaster, PostmasterOptions } from './postmaster.js';
 
 /** The Content-Type of render()'s output. */
@@ -35,7 +35,9 @@ export interface PostmasterMetrics {
 const STATES: Record<WorkerState, true> = {
   not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true, failed: true,
 };
-const EXIT_KINDS: Record<LastExit['kind'], true> = { normal: true, error: true, crash: true, hard_stop: true };
+const EXIT_KINDS: Record<ExitKind, true> = {
+  normal: true, error: true, crash: true, hard_stop: true, terminated: true, shutdown: true, immediate: true, crash_restart: true,
+};
 
 interface Counts {
   starts: Map<string, number>;
@@ -96,13 +98,15 @@ function render(pm: Postmaster, slots: number, counts: Counts): string {
   const exits = [...counts.exits].flatMap(([type, kinds]) => [...kinds].map(([kind, n]) => sample({ type, kind }, n)));
   return [
     ...metric('bgworker_host_up', 'gauge', '1 while the host runs, 0 before start() and once it has stopped or died.', [sample({}, up ? 1 : 0)]),
+    ...metric('bgworker_host_health', 'gauge', 'The host\'s health: 1 for its status (healthy, degraded, failed), 0 for the others.', healthSamples(pm)),
+    ...metric('bgworker_callback_errors_total', 'counter', 'User callbacks (listeners, the logger, region inits) that threw; the host went on.', [sample({}, pm.callbackErrorCount)]),
     ...metric('bgworker_slots_used', 'gauge', 'Background-worker slots in use (registered workers).', [sample({}, rows.length)]),
     ...metric('bgworker_slots_free', 'gauge', 'Background-worker slots free (maxWorkerProcesses minus used).', [sample({}, slots - rows.length)]),
     ...metric('bgworker_workers', 'gauge', 'Registered workers by state.', [...byState].map(([state, n]) => sample({ state }, n))),
     ...metric('bgworker_worker_starts_total', 'counter', 'Worker threads launched.', perType(counts.starts)),
     ...metric('bgworker_worker_restarts_total', 'counter', 'Launches of a worker that had run before.', perType(counts.restarts)),
     ...metric('bgworker_worker_failures_total', 'counter', 'Workers past their restart intensity, no longer restarted.', perType(counts.failures)),
-    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop.', exits),
+    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop, terminated, shutdown, immediate, crash_restart.', exits),
     ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
     ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),
     ...waitMetrics(pm),
@@ -128,6 +132,11 @@ function waitMetrics(pm: Postmaster): string[] {
     `# TYPE bgworker_lwlock_wait_seconds histogram`,
     ...lockLines.map((l) => `bgworker_lwlock_wait_seconds${l}`),
   ];
+}
+
+function healthSamples(pm: Postmaster): string[] {
+  const status = pm.health().status;
+  return (['healthy', 'degraded', 'failed'] as const).map((s) => sample({ status: s }, s === status ? 1 : 0));
 }
 
 function perType(m: Map<string, number>): string[] {

@@ -18,7 +18,9 @@
  * the thread's port so that a worker busy in its event loop services it without waiting
  * (proc-array.ts, worker/interrupts.ts). SIGTERM and SIGQUIT arm a hard stop: a thread that
  * is still there when its grace period ends is terminated and its exit is a hard_stop.
- * At most one hard stop is armed per thread; SIGQUIT replaces a SIGTERM's.
+ * At most one hard stop is armed per thread; SIGQUIT replaces a SIGTERM's. Each stop names
+ * what asked for it (terminated, shutdown, immediate, crash_restart): the exit is named
+ * after it (exit-status.ts). A life keeps its first SIGTERM request; a SIGQUIT's replaces it.
  *
  * `threadsAlive` counts threads not yet gone, which can outlive their reaping by the
  * teardown: shutdown and reinitialization wait for zero.
@@ -32,7 +34,7 @@ import type { Latch } from '../shm/latch.js';
 import { PM_CHILD_ASSIGNED } from '../shm/layout.js';
 import { SIGQUIT_PENDING, SIGTERM_PENDING, type ProcArray } from '../shm/proc-array.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
-import type { Logger } from '../types.js';
+import type { Logger, StopRequest } from '../types.js';
 import { classifyExit, lastExitOf, type ExitStatus } from './exit-status.js';
 import type { RegisteredBgWorker } from './registered-worker.js';
 import type { Launcher } from './thread-launcher.js';
@@ -136,27 +138,32 @@ export class PmChildren {
     this.children.delete(pid);
     if (rw.stopTimer) clearTimeout(rw.stopTimer);
     // The dead-man switch decides, whatever the exit code says (pmsignal.c).
-    const status = classifyExit(code, this.d.procs.childState(rw.slot), rw.hardStopped);
+    const status = classifyExit(code, this.d.procs.childState(rw.slot), rw.hardStopped, rw.stopRequest, rw.exitError);
     rw.endLife(lastExitOf(status, rw.exitError));
     this.d.requests.release(rw, pid);
     return { rw, pid, status };
   }
 
-  /** Raise a signal bit for a running worker; SIGTERM arms the hard stop. */
+  /** Raise a signal bit for a running worker (SIGHUP, SIGINT; sigterm and quit for the stops). */
   signal(rw: RegisteredBgWorker, bit: number): void {
     if (rw.pid === 0) return;
     this.d.procs.signal(rw.slot, bit);
     const nudge: HostMessage = { type: 'nudge' };
     rw.worker?.postMessage(nudge);
-    if (bit === SIGTERM_PENDING) this.hardStopAfter(rw, this.d.terminateGraceMs, 'SIGTERM');
   }
 
-  sigterm(rw: RegisteredBgWorker): void {
+  /** SIGTERM, for `request`, with a hard stop after terminateGraceMs. */
+  sigterm(rw: RegisteredBgWorker, request: Extract<StopRequest, 'terminated' | 'shutdown'>): void {
+    if (rw.pid === 0) return;
+    rw.stopRequest ??= request;
     this.signal(rw, SIGTERM_PENDING);
+    this.hardStopAfter(rw, this.d.terminateGraceMs, 'SIGTERM');
   }
 
-  /** SIGQUIT, with a hard stop after quitGraceMs in place of any SIGTERM's. */
-  quit(rw: RegisteredBgWorker): void {
+  /** SIGQUIT, for `request`, with a hard stop after quitGraceMs in place of any SIGTERM's. */
+  quit(rw: RegisteredBgWorker, request: Extract<StopRequest, 'immediate' | 'crash_restart'>): void {
+    if (rw.pid === 0) return;
+    rw.stopRequest = request;
     this.signal(rw, SIGQUIT_PENDING);
     if (rw.stopTimer) clearTimeout(rw.stopTimer);
     rw.stopTimer = null;

@@ -10,6 +10,8 @@
  *   slot-watchers.ts    the host's handles, woken on every change of their slot
  *   exit-status.ts      what an exit means
  *   shared-memory.ts    the segment: created, reinitialized, read for the API
+ *   contained.ts        the user's listeners and logger, each call contained
+ *   health.ts           healthy / degraded / failed, with reasons
  *
  * It lives on the service's main thread and never blocks it: it sleeps in Atomics.waitAsync
  * on its own latch.
@@ -35,18 +37,28 @@
  * that have waiters, SIGTERM the rest, refuse new registrations, and wait for every thread;
  * a thread that ignores SIGTERM for terminateGraceMs is terminated and reported. Immediate:
  * SIGQUIT, then a hard stop after quitGraceMs. shutdown() resolves when every thread,
- * spares included, is gone, and leaves nothing that keeps the process alive.
+ * spares included, is gone, and leaves nothing that keeps the process alive. A thread that
+ * crashes or is hard-stopped while the host shuts down is reaped as an exit: no crash-restart
+ * cycle begins when nothing will be started again.
+ *
+ * User code never unwinds the host: listeners and the logger are contained (contained.ts),
+ * and an error in one is logged, counted and emitted as 'callbackError'. A region `init`
+ * that throws at start() makes start() reject (BGW_ERR_SHMEM_INIT_FAILED) with nothing left
+ * running; one that throws when a crash cycle rebuilds shared memory ends the host as dead
+ * (exit status 1), as a crash with restartAfterCrash off does.
  */
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_SERVER_LOOP_SLEEP_MS, POSTMASTER_PID } from '../constants.js';
-import { InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDownError, StaticAfterStartError, TooManyWorkersError } from '../errors.js';
+import {
+  InvalidOptionError, NotStartedError, PostmasterStoppedError, ShmemInitFailedError, ShuttingDownError, StaticAfterStartError, TooManyWorkersError,
+} from '../errors.js';
 import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgworker/sanity.js';
 import type { Listener } from '../pg/listen.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
-import { SIGHUP_PENDING, SIGTERM_PENDING } from '../shm/proc-array.js';
+import { SIGHUP_PENDING } from '../shm/proc-array.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { ShmMq, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
 import { BackgroundWorkerArray } from '../shm/slot-array.js';
@@ -56,6 +68,8 @@ import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import { HostEndpoints, type HostMqEndpoint } from './host-endpoints.js';
 import { HostLWLock } from './host-lock.js';
+import { containLogger, emitContained, writeStderr } from './contained.js';
+import { assessHealth, type Health } from './health.js';
 import { consoleLogger } from './logger.js';
 import { PmChildren, type ChildExit } from './pm-child.js';
 import { resolveOptions, type PostmasterOptions, type ResolvedOptions } from './pm-options.js';
@@ -88,6 +102,8 @@ export interface PostmasterEvents {
   failed: [row: ActivityRow];
   reinitialized: [];
   exit: [status: number];
+  /** A callback of the user's (a listener, the logger, a region init) threw; the host went on. */
+  callbackError: [err: unknown, where: string];
 }
 
 export class Postmaster extends EventEmitter<PostmasterEvents> {
@@ -109,6 +125,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private nextRestartAt = Infinity;
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped: () => void = () => {};
+  private callbackErrors = 0;
 
   // Set by start().
   private shm!: SharedMemory;
@@ -124,7 +141,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     super();
     this.opts = resolveOptions(options);
     this.options = options;
-    this.log = options.logger ?? consoleLogger();
+    this.log = containLogger(options.logger ?? consoleLogger(), (err, where) => this.callbackFailed(err, where));
     this.intensity = new RestartIntensity(options.restartIntensity);
   }
 
@@ -184,7 +201,13 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     // Created first, so that a shutdown() requested while start() runs waits for it and then happens.
     this.stoppedPromise = new Promise((res) => (this.resolveStopped = res));
     this.readyDeclared = opts.ready !== false;
-    this.shm = new SharedMemory(this.opts);
+    try {
+      this.shm = new SharedMemory(this.opts);
+    } catch (err) {
+      this.state = 'stopped';
+      this.resolveStopped();
+      throw err;
+    }
     this.pmSignal = this.shm.pmSignal;
     this.createHostParts();
     this.list.addStatics(this.statics);
@@ -208,7 +231,21 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.list = new BgWorkerList(array, procs, this.intensity, { log: this.log, children: this.children, watchers: this.watchers, changed });
     this.endpoints = new HostEndpoints(procs);
     const gone = (): boolean => this.finished();
-    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone };
+    const report = (err: unknown, where: string): void => this.callbackFailed(err, `${where} of a handle`);
+    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone, report };
+  }
+
+  /** Every event goes through here: each listener is contained (contained.ts). */
+  override emit<K>(event: keyof PostmasterEvents | K, ...args: K extends keyof PostmasterEvents ? PostmasterEvents[K] : never): boolean {
+    return emitContained(this, event as string, args, (err, where) => this.callbackFailed(err, where));
+  }
+
+  /** A user callback threw: log it, count it, tell 'callbackError' listeners; never throw. */
+  private callbackFailed(err: unknown, where: string): void {
+    this.callbackErrors++;
+    if (where.startsWith('a "callbackError"') || where.startsWith("the logger's")) return writeStderr(`${where} threw`, err);
+    this.log.error({ err: err instanceof Error ? err.message : String(err), where }, `${where} threw; the host goes on`);
+    this.emit('callbackError', err, where);
   }
 
   private onListChange(rw: RegisteredBgWorker, change: ListChange): void {
@@ -237,6 +274,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.state = 'stopped';
       return Promise.resolve();
     }
+    if (this.finished()) return this.stoppedPromise;
     if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) this.shutdownMode = mode;
     this.wake();
     return this.stoppedPromise;
@@ -260,7 +298,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   /** SIGHUP to every running worker (a configuration reload). */
   reloadConfig(): void {
-    if (this.state === 'init') return;
+    if (!this.children) return;
     for (const rw of this.children.all()) this.children.signal(rw, SIGHUP_PENDING);
   }
 
@@ -268,12 +306,44 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   /** pg_stat_activity for bgworkers: one row per registered worker, by slot. */
   activity(): ActivityRow[] {
-    if (this.state === 'init') return [];
+    if (!this.list) return [];
     return this.list.all().map((rw) => rw.row(this.stopping())).sort((a, b) => a.slot - b.slot);
   }
 
   get pmState(): PmState {
     return this.state;
+  }
+
+  /** healthy / degraded / failed, with reasons (health.ts): what a service's health check serves. */
+  health(): Health {
+    const running = this.state !== 'init' && !this.finished();
+    const workers = running ? this.list.all() : [];
+    return assessHealth({ running, state: this.state, crashCycle: this.fatalError, shuttingDown: this.stopping(), workers });
+  }
+
+  /** User callbacks that threw since the host was made (listeners, the logger, region inits). */
+  get callbackErrorCount(): number {
+    return this.callbackErrors;
+  }
+
+  /**
+   * Give workers marked failed by the restart brake another chance: all of them, those of
+   * one name, or the one of a handle. Their relaunch counts are forgotten and they start at
+   * the next pass. Returns how many were reset.
+   */
+  resetFailed(which?: string | BackgroundWorkerHandle): number {
+    this.assertStarted();
+    const match = which === undefined
+      ? () => true
+      : typeof which === 'string'
+        ? (rw: RegisteredBgWorker) => rw.entry.name === which
+        : (rw: RegisteredBgWorker) => rw.slot === which.slot && rw.generation === which.generation;
+    const n = this.list.resetFailed(match);
+    if (n > 0) {
+      this.startWorkerNeeded = true;
+      this.wake();
+    }
+    return n;
   }
 
   /** Wait statistics since shared memory was last initialized (shared-memory.ts), read lock-free. */
@@ -418,12 +488,13 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.handleHost.array.setPid(rw.slot, 0);
       this.watchers.notify(rw.slot);
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
-    } else if (status.crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS) {
+    } else if (status.crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS && !this.stopping()) {
       this.handleChildCrash(rw, pid, status.code);
     } else {
-      // Exit 0 or 1; or a crash of a worker without shared memory, which only restarts it.
+      // Exit 0 or 1; a crash of a worker without shared memory, which only restarts it; or a
+      // crash while shutting down, when nothing is started again and a reset would be moot.
       this.log[status.effective === 0 ? 'debug' : 'info'](fields, `background worker "${rw.entry.type}" (PID ${pid}) exited with exit code ${status.code}`);
-      if (this.list.reportExit(rw, status.effective, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
+      if (this.list.reportExit(rw, status, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
       this.startWorkerNeeded = true;
     }
     this.emit('stopped', rw.row(this.stopping()));
@@ -442,7 +513,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.emit('crash', rw.row());
     this.fatalError = true;
     if (this.opts.restartAfterCrash) {
-      for (const child of this.children.all()) this.children.quit(child);
+      for (const child of this.children.all()) this.children.quit(child, 'crash_restart');
       return;
     }
     // restart_after_crash off: the host gives up. Workers see postmaster death, as children
@@ -459,7 +530,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     if (mode === 'immediate') {
       if (!this.quitSent) {
         this.quitSent = true;
-        for (const rw of this.children.all()) this.children.quit(rw);
+        for (const rw of this.children.all()) this.children.quit(rw, 'immediate');
         this.state = 'wait_backends';
       }
       return;
@@ -471,29 +542,38 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private async stateMachine(): Promise<void> {
     if (this.state === 'stop_backends') {
       this.list.forgetUnstartedWithWaiters();
-      for (const rw of this.children.all()) this.children.signal(rw, SIGTERM_PENDING);
+      for (const rw of this.children.all()) this.children.sigterm(rw, 'shutdown');
       this.state = 'wait_backends';
       this.emit('phase', this.state);
     }
     if (this.children.count > 0 || this.children.threadsAlive > 0) return;
     if (this.state === 'wait_backends') return this.finishShutdown('stopped', 0);
     if (this.fatalError) {
-      if (!this.opts.restartAfterCrash) return this.finishShutdown('dead', 1);
-      this.reinitialize();
+      if (!this.opts.restartAfterCrash || !this.reinitialize()) return this.finishShutdown('dead', 1);
     }
   }
 
-  /** The end of a crash cycle: everyone is gone; rebuild shared memory and start again. */
-  private reinitialize(): void {
+  /**
+   * The end of a crash cycle: everyone is gone; rebuild shared memory and start again.
+   * False when a region's init threw: the host cannot go on without its shared memory.
+   */
+  private reinitialize(): boolean {
     this.log.info({}, 'all background workers terminated; reinitializing');
     this.list.resetCrashTimes();
     this.dsm.clear();
-    this.shm.reinitialize();
+    try {
+      this.shm.reinitialize();
+    } catch (err) {
+      this.callbackFailed(err instanceof ShmemInitFailedError && err.cause !== undefined ? err.cause : err, 'a shmem region init');
+      this.log.error({}, 'shared memory could not be reinitialized; the host gives up');
+      return false;
+    }
     this.list.rebuildSlots();
     this.fatalError = false;
     this.emit('reinitialized');
     this.enterStartPhases();
     this.watchers.notifyAll();
+    return true;
   }
 
   private async finishShutdown(state: 'stopped' | 'dead', status: number): Promise<void> {
@@ -525,6 +605,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   private assertStarted(): void {
     if (this.state === 'init') throw new NotStartedError('start() the host first');
+    if (!this.children) throw new PostmasterStoppedError('the host did not start (see the error start() rejected with); create a new Postmaster');
   }
 
   private assertAlive(): void {

@@ -11,7 +11,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import type { NotificationSink } from '../pg/listen.js';
 import type { WireError } from '../protocol/wire-error.js';
 import { BGW_NEVER_RESTART } from '../constants.js';
-import type { ActivityRow, BackgroundWorkerEntry, LastExit, WorkerState } from '../types.js';
+import type { ActivityRow, BackgroundWorkerEntry, LastExit, StopRequest, WorkerState } from '../types.js';
 
 export class RegisteredBgWorker {
   pid = 0;
@@ -27,8 +27,13 @@ export class RegisteredBgWorker {
   stopTimer: NodeJS.Timeout | null = null;
   /** The thread was terminated by the host after ignoring SIGTERM/SIGQUIT. */
   hardStopped = false;
-  /** Refused a relaunch by the restart-intensity brake; never launched again. */
+  /** The stop the host asked of this life (exit-status.ts names the exit after it). */
+  stopRequest: StopRequest | null = null;
+  /** Refused a relaunch by the restart-intensity brake; not launched again until reset. */
   failed = false;
+  /** Consecutive exits caused by a database outage (restart-intensity.ts), and the delay drawn for the next relaunch. */
+  outageExits = 0;
+  outageDelayMs: number | null = null;
   /** What the worker last reported doing (pgstat_report_activity). */
   activity: string | null = null;
   /** LISTEN subscriptions: the port notifications go out on, and the listener's sink. */
@@ -51,6 +56,7 @@ export class RegisteredBgWorker {
     this.startedAt = new Date();
     this.launches++;
     this.hardStopped = false;
+    this.stopRequest = null;
     this.exitError = null;
   }
 

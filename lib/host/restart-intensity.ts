@@ -2,8 +2,11 @@
  * Restart intensity, after Erlang/OTP supervisors: PostgreSQL restarts a failing worker
  * forever (docs/semantics.md §8.11, restart storms); a service wants a brake.
  *
- * Every relaunch of a worker that ran before is counted, per worker and for the whole host,
- * in a sliding window of `withinSeconds`. A relaunch that would make a worker's count exceed
+ * Every relaunch of a worker whose last exit was a real error or crash (exit-status.ts:
+ * countsForRestartBrake) is counted, per worker and for the whole host, in a sliding window
+ * of `withinSeconds`. Relaunches after a stop somebody asked for are not counted, nor are
+ * those of bystanders stopped by another worker's crash (kind crash_restart), nor exits
+ * caused by a database outage (below). A relaunch that would make a worker's count exceed
  * `maxRestarts`, or the host's exceed `hostMaxRestarts`, is refused: the worker is marked
  * failed (state 'failed', event 'failed') and stays registered until terminated.
  * Relaunches also back off: with k relaunches already in the window the delay is at least
@@ -12,6 +15,14 @@
  * Defaults: 5 relaunches per worker and 50 per host within 30 s; backoff from 250 ms up to
  * 30 s. A worker whose restartTime is 6 s or more never trips the per-worker limit;
  * `restartIntensity: false` restores PostgreSQL's restart-forever behaviour.
+ *
+ * Database outages. An exit because the database could not be reached (exit-status.ts:
+ * outage) is never counted and never marks a worker failed, however long the outage lasts;
+ * the relaunch waits min(outageBackoffMaxMs, outageBackoffBaseMs × 2^(k-1)) plus up to a
+ * fifth more at random (so that many workers do not reconnect in step), on top of
+ * bgw_restart_time, where k counts the worker's consecutive outage exits. k starts again
+ * at 1 after a life that ran for outageBackoffMaxMs or longer, and at 0 after any other
+ * exit. Defaults: 500 ms doubling up to 30 s. This holds with `restartIntensity: false` too.
  */
 export interface RestartIntensityOptions {
   maxRestarts?: number;
@@ -19,6 +30,8 @@ export interface RestartIntensityOptions {
   withinSeconds?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  outageBackoffBaseMs?: number;
+  outageBackoffMaxMs?: number;
 }
 
 const DEFAULTS: Required<RestartIntensityOptions> = {
@@ -27,7 +40,10 @@ const DEFAULTS: Required<RestartIntensityOptions> = {
   withinSeconds: 30,
   backoffBaseMs: 250,
   backoffMaxMs: 30_000,
+  outageBackoffBaseMs: 500,
+  outageBackoffMaxMs: 30_000,
 };
+const OUTAGE_JITTER = 0.2;
 
 /** One window of relaunch times. */
 class Window {
@@ -44,13 +60,34 @@ class Window {
 
 export class RestartIntensity {
   private readonly o: Required<RestartIntensityOptions>;
-  private readonly host: Window;
+  private host: Window;
   private readonly perWorker = new WeakMap<object, Window>();
 
   constructor(options: RestartIntensityOptions | false | undefined) {
     this.o = options === false
       ? { ...DEFAULTS, maxRestarts: Infinity, hostMaxRestarts: Infinity, backoffBaseMs: 0 }
       : { ...DEFAULTS, ...options };
+    this.host = new Window(this.o.withinSeconds * 1000);
+  }
+
+  /** The delay before the relaunch after the k-th consecutive outage exit (k ≥ 1). */
+  outageBackoffMs(k: number): number {
+    const base = Math.min(this.o.outageBackoffMaxMs, this.o.outageBackoffBaseMs * 2 ** (k - 1));
+    return base * (1 + Math.random() * OUTAGE_JITTER);
+  }
+
+  /** The consecutive-outage count after an exit: a long life starts the count again. */
+  nextOutageCount(previous: number, outage: boolean, lifeMs: number): number {
+    if (!outage) return 0;
+    return lifeMs >= this.o.outageBackoffMaxMs ? 1 : previous + 1;
+  }
+
+  /**
+   * An operator reset a failed worker (pm.resetFailed): forget its relaunches, and the
+   * host's, so that the next relaunch is admitted whichever limit refused the last one.
+   */
+  forget(worker: object): void {
+    this.perWorker.delete(worker);
     this.host = new Window(this.o.withinSeconds * 1000);
   }
 

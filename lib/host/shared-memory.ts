@@ -17,6 +17,7 @@ import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
 import { ShmemDirectory, type ShmemStruct } from '../shm/shmem-struct.js';
+import { ShmemInitFailedError } from '../errors.js';
 import type { ResolvedOptions } from './pm-options.js';
 
 export interface WaitStats {
@@ -70,9 +71,16 @@ export class SharedMemory {
     return { latchWaits, locks, boundsUs: [...LWLOCK_WAIT_BOUNDS_US] };
   }
 
+  /** The user's init callbacks; the first that throws stops the run (BGW_ERR_SHMEM_INIT_FAILED). */
   private runInits(): void {
     for (const [name, req] of this.opts.shmem) {
-      if (typeof req === 'object' && req.init) req.init(this.directory.region(name));
+      if (typeof req !== 'object' || !req.init) continue;
+      try {
+        req.init(this.directory.region(name));
+      } catch (cause) {
+        const why = cause instanceof Error ? cause.message : String(cause);
+        throw new ShmemInitFailedError(`the init callback of shmem region "${name}" threw: ${why}; fix it, the host cannot run without its shared memory`, { cause });
+      }
     }
   }
 }

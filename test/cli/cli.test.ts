@@ -26,7 +26,7 @@ t.test('JSON lines: start, a SIGHUP reload seen by a worker, SIGTERM smart shutd
   const out = cli.stdout();
   t.ok(hasLine({ msg: 'received SIGHUP, reloading configuration' })(out));
   t.ok(hasLine({ msg: 'received smart shutdown request', mode: 'smart' })(out));
-  t.match(stoppedOf(out, 'waiter'), { lastExit: { kind: 'error', code: 1, error: { code: 'BGW_ERR_ADMIN_SHUTDOWN' } } }, 'SIGTERM ended it');
+  t.match(stoppedOf(out, 'waiter'), { lastExit: { kind: 'shutdown', code: 1, error: { code: 'BGW_ERR_ADMIN_SHUTDOWN' } } }, 'SIGTERM ended it');
   t.match(jsonLines(out).at(-1), { event: 'exit', status: 0 }, 'the last line is the host exit');
   t.equal(cli.stderr(), '');
 });
@@ -37,7 +37,7 @@ t.test('SIGINT is a fast shutdown', async (t) => {
   cli.child.kill('SIGINT');
   t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
   t.ok(hasLine({ msg: 'received fast shutdown request', mode: 'fast' })(cli.stdout()));
-  t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'error', code: 1 } });
+  t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'shutdown', code: 1 } });
 });
 
 t.test('SIGQUIT is an immediate shutdown: workers quit at once (exit 2)', async (t) => {
@@ -46,7 +46,7 @@ t.test('SIGQUIT is an immediate shutdown: workers quit at once (exit 2)', async 
   cli.child.kill('SIGQUIT');
   t.equal(await cli.exitStatus('the CLI to exit after SIGQUIT'), 0);
   t.ok(hasLine({ msg: 'received immediate shutdown request', mode: 'immediate' })(cli.stdout()));
-  t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'crash', code: 2 } });
+  t.match(stoppedOf(cli.stdout(), 'waiter'), { lastExit: { kind: 'immediate', code: 2 } });
 });
 
 t.test('a host that dies (a crash with restartAfterCrash off) exits 1', async (t) => {

@@ -133,7 +133,7 @@ function expectOutcome(b: Bed, outcome: Outcome): Promise<unknown> {
 function checkBystanderStops(t: Test, c: FaultCase, stops: ActivityRow[]): void {
   if (c.outcome !== 'crash-restart') return void t.same(stops, [], 'bystanders untouched');
   const kinds = stops.map((r) => `${r.lastExit?.kind}(${r.lastExit?.code})`);
-  t.ok(stops.length === BYSTANDERS.length && stops.every((r) => ['crash', 'hard_stop'].includes(r.lastExit!.kind)), `bystanders stopped by the cycle: ${kinds.join(', ')}`);
+  t.ok(stops.length === BYSTANDERS.length && stops.every((r) => ['crash_restart', 'hard_stop'].includes(r.lastExit!.kind)), `bystanders stopped by the cycle: ${kinds.join(', ')}`);
 }
 
 function checkOutcome(t: Test, b: Bed, c: FaultCase, firstPid: number | null): void {

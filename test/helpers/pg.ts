@@ -3,6 +3,7 @@
  * 127.0.0.1:5432, user postgres, database test. When it does not answer, tests skip with a
  * reason on a developer's machine, and fail under CI=true so CI never hides them.
  */
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { Test } from 'tap';
 import type { DatabaseSettings } from '../../dist/lib/index.js';
@@ -30,4 +31,33 @@ export async function requirePg(t: Test): Promise<pg.Client | null> {
   }
   t.teardown(() => client.end());
   return client;
+}
+
+/** The local cluster's name, when this machine can stop and start the server (root with pg_ctlcluster). */
+export function localCluster(): string | null {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    return execFileSync('ls', ['/etc/postgresql']).toString().trim().split('\n')[0] || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stop the server (fast mode); it is started again by the returned function, and in every
+ * outcome at the end of the test, so that no later test finds it down.
+ */
+export function stopServer(t: Test, cluster: string): () => void {
+  const ctl = (action: 'start' | 'stop'): void => {
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', action, ...(action === 'stop' ? ['-m', 'fast'] : [])]);
+  };
+  let down = true;
+  const start = (): void => {
+    if (!down) return;
+    down = false;
+    ctl('start');
+  };
+  t.teardown(start);
+  ctl('stop');
+  return start;
 }

@@ -18,9 +18,9 @@ function record(t: Test): Seen[] {
 }
 
 t.test('every Postmaster event has a channel, named bgworker:host:* or bgworker:worker:*', async (t) => {
-  const events: Array<keyof PostmasterEvents> = ['phase', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'failed', 'reinitialized', 'exit'];
+  const events: Array<keyof PostmasterEvents> = ['phase', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'failed', 'reinitialized', 'exit', 'callbackError'];
   t.same(Object.keys(CHANNELS).sort(), [...events].sort());
-  for (const name of Object.values(CHANNELS)) t.match(name, /^bgworker:(host|worker):[a-z]+$/);
+  for (const name of Object.values(CHANNELS)) t.match(name, /^bgworker:(host|worker):[a-z_]+$/);
 });
 
 t.test('a host run is published in order, each message naming the host', async (t) => {

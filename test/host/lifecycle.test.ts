@@ -176,7 +176,7 @@ t.test('a terminate that arrives before the entry runs is delivered, not lost (c
   await h!.terminate();
   const row = await stopped;
   t.equal(row.lastExit?.error?.code, 'BGW_ERR_ADMIN_SHUTDOWN', 'taken by the default handler');
-  t.equal(row.lastExit?.kind, 'error', 'not a hard stop');
+  t.equal(row.lastExit?.kind, 'terminated', 'a stop asked for, not a hard stop');
 });
 
 t.test('SIGTERM while sleeping in WaitLatch: wakes, exits 1 with the administrator-command message (checklist 34)', async (t) => {
@@ -205,7 +205,7 @@ t.test('a custom SIGTERM handler ends the worker with exit 0', async (t) => {
   const stopped = stoppedRow(pm, 'graceful');
   await h!.terminate();
   const row = await stopped;
-  t.equal(row.lastExit?.kind, 'normal');
+  t.match(row.lastExit, { kind: 'terminated', code: 0 }, 'exit 0, named after the terminate that asked for it');
 });
 
 t.test('config reload reaches handlers and leaves other workers alone (checklist 35)', async (t) => {
