@@ -1,6 +1,7 @@
 /**
- * Launch from SQL through the NOTIFY control channel: an allowed type starts and the caller
- * gets its pid back; everything else is rejected with a logged reason and no side effect.
+ * Launch from SQL in the NOTIFY-payload mode (mode: 'notify', for trusted databases): an
+ * allowed type starts and the caller gets its pid back; everything else is rejected with a
+ * logged reason and no side effect.
  */
 import t from 'tap';
 import pg from 'pg';
@@ -9,7 +10,7 @@ import { fixture, makeHost } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
 
-t.test('the control channel launches allowed types only', async (t) => {
+t.test('in notify mode the control channel launches allowed types only', async (t) => {
   const client = await requirePg(t);
   if (!client) return;
   const log = recordingLogger();
@@ -21,8 +22,10 @@ t.test('the control channel launches allowed types only', async (t) => {
       checkArg: (a: unknown) => a === undefined || (typeof a === 'object' && a !== null && Number.isInteger((a as { cell?: unknown }).cell)),
     },
   };
-  const control = await attachControlChannel(pm, { channel: 'bgw_control_test', allow }, log);
+  const control = await attachControlChannel(pm, { mode: 'notify', channel: 'bgw_control_test', allow }, log);
   t.equal(control.channel, 'bgw_control_test');
+  t.equal(control.mode, 'notify');
+  t.equal(control.schema, null, 'no table in notify mode');
 
   const next = () => new Promise<string>((res) => client.once('notification', (n: pg.Notification) => res(n.payload ?? '')));
   await client.query('LISTEN bgw_reply');
