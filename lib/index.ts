@@ -28,7 +28,7 @@ export {
 } from './constants.js';
 export { Listener } from './pg/listen.js';
 export { attachControlChannel, ControlChannel } from './host/control-channel.js';
-export type { ControlChannelOptions, LaunchableType } from './host/control-channel.js';
+export type { ControlChannelMode, ControlChannelOptions, LaunchableType, RateLimit } from './host/control-channel.js';
 export type { NotificationSink } from './pg/listen.js';
 export type { DatabaseSettings } from './pg/connect.js';
 export { formatActivity } from './host/activity-table.js';

@@ -1,134 +1,107 @@
 /**
- * Launch from SQL: worker_spi_launch() as a NOTIFY control channel. Off unless a host
- * attaches it. A client runs
+ * Launch from SQL: worker_spi_launch() for this host, off unless a host attaches it. Two
+ * modes, which differ in who may launch:
  *
- *   LISTEN my_reply;
- *   NOTIFY bgworker_control, '{"type": "worker_spi", "arg": {"index": 7}, "reply": "my_reply"}';
+ *   'table' (the default). A client inserts a row into <schema>.launch_requests, or calls
+ *     <schema>.launch(type, arg, name, reply_channel), which does. PostgreSQL's privileges
+ *     decide who may (nothing is granted to PUBLIC; the operator grants roles INSERT and
+ *     EXECUTE), a trigger records who did (requested_by, session_role), and a NOTIFY on
+ *     the channel only rings the doorbell. The host launches what it reads from the table,
+ *     rate-limited per requesting role, and writes the outcome back into the row.
+ *     The schema is lib/pg/control-schema.ts; the host's side is control-table.ts.
+ *   'notify', for trusted databases: the payload of a NOTIFY on the channel is the
+ *     request, from anyone who can connect (control-notify.ts).
  *
- * and gets back, on `my_reply`, {"ok": true, "pid": …, "slot": …, "generation": "…"} once the
- * worker has started, or {"ok": false, "error": "…"}.
+ * Either way only types in the allowlist can be launched, from templates the host fixed,
+ * and a request is checked before anything happens (control-launch.ts).
  *
- * Only types in the allowlist can be launched, each from a fixed registration template;
- * the payload chooses the type, an optional name and the argument, nothing else. Every
- * payload is checked before anything happens — size, JSON, shape, type, reply channel name,
- * the type's own argument check, then PostgreSQL's registration rules — and anything that
- * fails is logged with its reason and has no side effect (a reply says why when the reply
- * channel itself was valid).
+ * The channel detaches by itself when its host exits; close() detaches it earlier.
  */
-import { BgwHandleStatus, type BackgroundWorker, type Logger } from '../types.js';
+import { InvalidOptionError } from '../errors.js';
+import { CHANNEL_NAME } from '../pg/control-schema.js';
 import type { Listener } from '../pg/listen.js';
+import { checkSchemaName } from '../pg/migrate.js';
+import type { Logger } from '../types.js';
+import type { LaunchableType } from './control-launch.js';
+import { NotifyControl } from './control-notify.js';
+import { TableControl } from './control-table.js';
 import type { Postmaster } from './postmaster.js';
+import type { RateLimit } from './token-bucket.js';
 
-export interface LaunchableType {
-  /** Everything but name and mainArg, fixed by the host. */
-  worker: Omit<BackgroundWorker, 'name' | 'mainArg'>;
-  /** Accepts or refuses the payload's `arg` (JSON); absent means the type takes no argument. */
-  checkArg?: (arg: unknown) => boolean;
-}
+export type { LaunchableType } from './control-launch.js';
+export type { RateLimit } from './token-bucket.js';
+
+export type ControlChannelMode = 'table' | 'notify';
 
 export interface ControlChannelOptions {
-  /** The channel to LISTEN on. Default "bgworker_control". */
+  /** The channel to LISTEN on: the doorbell in table mode, the requests in notify mode. Default "bgworker_control". */
   channel?: string;
   /** Launchable types by name. */
   allow: Record<string, LaunchableType>;
-  /** Largest payload taken, in bytes. Default 1024 (NOTIFY allows up to 8000). */
+  /**
+   * Largest request taken, in bytes: the payload in notify mode; type, name and arg's JSON
+   * text together in table mode. Default 1024 (NOTIFY allows up to 8000).
+   */
   maxPayloadBytes?: number;
+  /** Default 'table'; 'notify' lets anyone who can connect launch, for trusted databases only. */
+  mode?: ControlChannelMode;
+  /** Table mode: the schema of the requests table, created if missing. Default "bgworker". */
+  schema?: string;
+  /** Table mode: launches per requesting role, or false for none. Default 10 a second, bursts of 20. */
+  rateLimit?: RateLimit | false;
+  /** Table mode: this host's name in handled_by_host. Default "<hostname>:<pid>". */
+  hostId?: string;
 }
 
-interface Request {
-  type: string;
-  name?: string;
-  arg?: unknown;
-  reply?: string;
-}
+const MODES: readonly ControlChannelMode[] = ['table', 'notify'];
 
-type Reply = { ok: true; pid: number; slot: number; generation: string } | { ok: false; error: string };
-
-const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
-const KEYS = new Set(['type', 'name', 'arg', 'reply']);
-
-class Rejection extends Error {}
-
-/** Size, JSON and object shape; the reply channel is taken as soon as it is known valid. */
-function parseObject(payload: string, maxBytes: number): { obj: Record<string, unknown>; reply?: string } {
-  if (Buffer.byteLength(payload) > maxBytes) throw new Rejection(`payload is longer than ${maxBytes} bytes`);
-  let v: unknown;
-  try {
-    v = JSON.parse(payload);
-  } catch {
-    throw new Rejection('payload is not JSON');
+function checkOptions(opts: ControlChannelOptions): void {
+  if (typeof opts?.allow !== 'object' || opts.allow === null) throw new InvalidOptionError('allow must be an object of launchable types');
+  if (opts.mode !== undefined && !MODES.includes(opts.mode)) throw new InvalidOptionError(`mode must be 'table' or 'notify', got ${JSON.stringify(opts.mode)}`);
+  if (opts.channel !== undefined && (typeof opts.channel !== 'string' || !CHANNEL_NAME.test(opts.channel))) {
+    throw new InvalidOptionError(`channel must be a lower-case SQL identifier of at most 63 characters, got ${JSON.stringify(opts.channel)}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Rejection('payload is not a JSON object');
-  const obj = v as Record<string, unknown>;
-  const reply = obj['reply'];
-  return typeof reply === 'string' && IDENT.test(reply) ? { obj, reply } : { obj };
-}
-
-function checkFields(obj: Record<string, unknown>): Request {
-  const extra = Object.keys(obj).filter((k) => !KEYS.has(k));
-  if (extra.length > 0) throw new Rejection(`unknown field(s): ${extra.join(', ')}`);
-  if (typeof obj['type'] !== 'string') throw new Rejection('"type" must be a string');
-  if (obj['name'] !== undefined && typeof obj['name'] !== 'string') throw new Rejection('"name" must be a string');
-  if (obj['reply'] !== undefined && (typeof obj['reply'] !== 'string' || !IDENT.test(obj['reply']))) {
-    throw new Rejection('"reply" must be a lower-case channel name of at most 63 characters');
-  }
-  return obj as unknown as Request;
+  const max = opts.maxPayloadBytes;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new InvalidOptionError(`maxPayloadBytes must be a positive integer, got ${String(max)}`);
 }
 
 export class ControlChannel {
   readonly channel: string;
-  private readonly maxBytes: number;
+  readonly mode: ControlChannelMode;
+  /** The schema of the requests table; null in notify mode. */
+  readonly schema: string | null;
+  private readonly impl: TableControl | NotifyControl;
+  private readonly onExit = (): void => void this.close();
 
-  constructor(private readonly pm: Postmaster, private readonly opts: ControlChannelOptions, private readonly log: Logger) {
+  constructor(private readonly pm: Postmaster, opts: ControlChannelOptions, log: Logger) {
+    checkOptions(opts);
     this.channel = opts.channel ?? 'bgworker_control';
-    this.maxBytes = opts.maxPayloadBytes ?? 1024;
-  }
-
-  /** LISTEN on the control channel through the host's listener. */
-  attach(listener: Listener): Promise<void> {
-    return listener.subscribe(this.channel, {
-      notify: (_c, payload) => void this.handle(payload, listener),
-      resync: () => this.log.warn({ channel: this.channel }, 'control channel reconnected; launch requests sent meanwhile were lost'),
-    });
-  }
-
-  private refuse(reason: string): Reply {
-    this.log.warn({ channel: this.channel, reason }, 'control channel: launch request rejected');
-    return { ok: false, error: reason };
-  }
-
-  private async handle(payload: string, listener: Listener): Promise<void> {
-    let replyTo: string | undefined;
-    let reply: Reply;
-    try {
-      const { obj, reply: r } = parseObject(payload, this.maxBytes);
-      replyTo = r;
-      reply = await this.launch(checkFields(obj));
-    } catch (err) {
-      reply = this.refuse((err as Error).message);
+    this.mode = opts.mode ?? 'table';
+    const maxBytes = opts.maxPayloadBytes ?? 1024;
+    if (this.mode === 'notify') {
+      this.schema = null;
+      this.impl = new NotifyControl(pm, this.channel, opts.allow, maxBytes, log);
+    } else {
+      this.schema = checkSchemaName(opts.schema ?? 'bgworker');
+      const table = { schema: this.schema, channel: this.channel, allow: opts.allow, maxBytes, rateLimit: opts.rateLimit ?? {} };
+      this.impl = new TableControl(pm, opts.hostId !== undefined ? { ...table, hostId: opts.hostId } : table, log);
     }
-    if (replyTo) await listener.notify(replyTo, JSON.stringify(reply)).catch(() => undefined);
   }
 
-  private async launch(req: Request): Promise<Reply> {
-    const allowed = Object.hasOwn(this.opts.allow, req.type) ? this.opts.allow[req.type] : undefined;
-    if (!allowed) throw new Rejection(`type "${req.type}" may not be launched from SQL`);
-    const hasArg = req.arg !== undefined;
-    if (allowed.checkArg ? !allowed.checkArg(req.arg) : hasArg) throw new Rejection(`argument refused for type "${req.type}"`);
-    const h = await this.pm.registerDynamicBackgroundWorker({
-      ...allowed.worker,
-      name: req.name ?? `${req.type} (launched from SQL)`,
-      ...(hasArg ? { mainArg: req.arg } : {}),
-    });
-    if (!h) return this.refuse('no free background worker slot');
-    const s = await h.waitForStartup();
-    if (s.status !== BgwHandleStatus.Started) return this.refuse('could not start background process');
-    this.log.info({ channel: this.channel, type: req.type, pid: s.pid }, 'control channel: worker launched');
-    return { ok: true, pid: s.pid!, slot: h.slot, generation: String(h.generation) };
+  /** Start taking requests: LISTEN through `listener` (table mode: after creating or updating the schema). */
+  async attach(listener: Listener): Promise<void> {
+    await this.impl.attach(listener);
+    this.pm.once('exit', this.onExit);
+  }
+
+  /** Stop taking requests; a request being handled is finished first. */
+  async close(): Promise<void> {
+    this.pm.off('exit', this.onExit);
+    await this.impl.close();
   }
 }
 
-/** Launch from SQL, off until called: LISTEN on the control channel of a started host. */
+/** Launch from SQL, off until called: attach the control channel to a started host. */
 export async function attachControlChannel(pm: Postmaster, opts: ControlChannelOptions, log: Logger): Promise<ControlChannel> {
   const c = new ControlChannel(pm, opts, log);
   await c.attach(pm.notifications);

@@ -12,12 +12,21 @@
  *   - if re-subscribing after a reconnect fails (pg-listen then gives up), the subscriber
  *     is rebuilt from scratch, and that too ends in a resync.
  * The first connection is made on the first subscription, and retried the same way.
+ *
+ * One query at a time. LISTEN, UNLISTEN and NOTIFY all run on the one connection, and pg
+ * runs a query issued while another executes only from its own internal queue, which it
+ * deprecates (a DeprecationWarning, and an error in pg 9). So every query this file issues
+ * goes through one promise chain (`serially`): a burst of NOTIFYs, say the control
+ * channel's replies to a burst of requests, reaches the server one after the other, in the
+ * order the calls were made. pg-listen's own queries (its paranoid check, the re-LISTENs
+ * of a reconnect) are outside that chain.
  */
 import pgListen, { type Subscriber } from 'pg-listen';
 import type pg from 'pg';
 
 // pg-listen is CommonJS with `exports.default`; imported from ESM, its default is the module object.
 const createSubscriber = pgListen.default;
+import { PostmasterStoppedError } from '../errors.js';
 import type { Logger } from '../types.js';
 
 const RETRY_BASE_MS = 100;
@@ -37,8 +46,11 @@ export class Listener {
   private ready: Promise<void> | null = null;
   private readonly channels = new Map<string, Set<NotificationSink>>();
   private closed = false;
+  /** The last query issued; the next one starts when it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly config: pg.ClientConfig, private readonly log: Logger) {}
+  /** `config`: the connection settings, also read by those who open a connection of their own beside it. */
+  constructor(readonly config: pg.ClientConfig, private readonly log: Logger) {}
 
   /** LISTEN on `channel` for `sink`; resolves once the server has the LISTEN. */
   async subscribe(channel: string, sink: NotificationSink): Promise<void> {
@@ -46,8 +58,8 @@ export class Listener {
     const fresh = !sinks;
     if (!sinks) this.channels.set(channel, (sinks = new Set()));
     sinks.add(sink);
-    await this.connected();
-    if (fresh) await this.subscriber!.listenTo(channel);
+    if (fresh) await this.serially((s) => s.listenTo(channel));
+    else await this.connected();
   }
 
   /** Drop every subscription of `sink` (its worker exited). */
@@ -55,14 +67,13 @@ export class Listener {
     for (const [channel, sinks] of this.channels) {
       if (!sinks.delete(sink) || sinks.size > 0) continue;
       this.channels.delete(channel);
-      void this.subscriber?.unlisten(channel)?.catch(() => undefined);
+      void this.serially((s) => s.unlisten(channel)).catch(() => undefined);
     }
   }
 
   /** NOTIFY through the listening connection (replies of the control channel use it). */
   async notify(channel: string, payload: string): Promise<void> {
-    await this.connected();
-    await this.subscriber!.notify(channel, payload);
+    await this.serially((s) => s.notify(channel, payload));
   }
 
   async close(): Promise<void> {
@@ -70,6 +81,18 @@ export class Listener {
     const s = this.subscriber;
     this.subscriber = null;
     await s?.close().catch(() => undefined);
+  }
+
+  /** Run `query` on the connected subscriber once every query issued before it has settled. */
+  private serially(query: (s: Subscriber) => Promise<unknown> | undefined): Promise<void> {
+    const run = async (): Promise<void> => {
+      await this.connected();
+      if (!this.subscriber) throw new PostmasterStoppedError('the LISTEN connection is closed');
+      await query(this.subscriber);
+    };
+    const done = this.tail.then(run, run);
+    this.tail = done.catch(() => undefined);
+    return done;
   }
 
   private connected(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Launch from SQL through the NOTIFY control channel: an allowed type starts and the caller
- * gets its pid back; everything else is rejected with a logged reason and no side effect.
+ * Launch from SQL in the NOTIFY-payload mode (mode: 'notify', for trusted databases): an
+ * allowed type starts and the caller gets its pid back; everything else is rejected with a
+ * logged reason and no side effect.
  */
 import t from 'tap';
 import pg from 'pg';
@@ -10,7 +11,7 @@ import { fixture, makeHost } from '../helpers/host.js';
 import { recordingLogger } from '../helpers/log.js';
 import { database, requirePg } from '../helpers/pg.js';
 
-t.test('the control channel launches allowed types only', async (t) => {
+t.test('in notify mode the control channel launches allowed types only', async (t) => {
   const client = await requirePg(t);
   if (!client) return;
   const log = recordingLogger();
@@ -22,8 +23,10 @@ t.test('the control channel launches allowed types only', async (t) => {
       checkArg: (a: unknown) => a === undefined || (typeof a === 'object' && a !== null && Number.isInteger((a as { cell?: unknown }).cell)),
     },
   };
-  const control = await within(attachControlChannel(pm, { channel: 'bgw_control_test', allow }, log), 'the control channel to listen');
+  const control = await within(attachControlChannel(pm, { mode: 'notify', channel: 'bgw_control_test', allow }, log), 'the control channel to listen');
   t.equal(control.channel, 'bgw_control_test');
+  t.equal(control.mode, 'notify');
+  t.equal(control.schema, null, 'no table in notify mode');
 
   const next = (what: string) =>
     within(new Promise<string>((res) => client.once('notification', (n: pg.Notification) => res(n.payload ?? ''))), what);

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the NOTIFY control channel (needs PostgreSQL): hostile payloads — random JSON,
+ * Fuzzing the control channel's NOTIFY-payload mode (needs PostgreSQL): hostile payloads — random JSON,
  * strings that are not JSON, payloads over the size limit, prototype-pollution keys, fields
  * of the wrong type, Unicode of every kind — sent with pg_notify one at a time. A payload
  * launches a worker if and only if it is a valid request for an allowed type; every other
@@ -117,7 +117,7 @@ t.test('hostile payloads on the control channel launch nothing, are logged as re
   const log = recordingLogger();
   const pm = makeHost(t, { database, logger: log, maxWorkerProcesses: 64, shmem: { test: 64 } });
   await pm.start();
-  await within(attachControlChannel(pm, { channel: CHANNEL, allow, maxPayloadBytes: MAX_PAYLOAD_BYTES }, log), 'the control channel to listen');
+  await within(attachControlChannel(pm, { mode: 'notify', channel: CHANNEL, allow, maxPayloadBytes: MAX_PAYLOAD_BYTES }, log), 'the control channel to listen');
   let launched = 0;
   let rejected = 0;
 
