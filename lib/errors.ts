@@ -185,6 +185,18 @@ export class AdminShutdownError extends BgwError {
   declare readonly code: typeof AdminShutdownError.code;
 }
 
+export class DeadlineExceededError extends BgwError {
+  static readonly code = 'BGW_ERR_DEADLINE_EXCEEDED';
+  static readonly meaning = "The worker reached its maxRuntimeMs: SIGTERM, then the hard stop; the exit's kind is timeout.";
+  declare readonly code: typeof DeadlineExceededError.code;
+}
+
+export class PostmasterDeathError extends BgwError {
+  static readonly code = 'BGW_ERR_POSTMASTER_DEATH';
+  static readonly meaning = "The host died while the worker ran; the worker's abort signal carries it.";
+  declare readonly code: typeof PostmasterDeathError.code;
+}
+
 export class QueryCanceledError extends BgwError {
   static readonly code = 'BGW_ERR_QUERY_CANCELED';
   static readonly meaning = 'The worker received a SIGINT (cancel) and had no handler for it.';

@@ -60,6 +60,19 @@ export interface BackgroundWorker<A = unknown> {
   /** Limits the worker's thread enforces; hitting one is a crash, reported in lastExit. */
   resourceLimits?: WorkerResourceLimits;
   /**
+   * Beyond PostgreSQL (after TimescaleDB's max_runtime): the longest one life may run, in
+   * ms. At the deadline the worker gets SIGTERM (ctx.signal aborts with reason 'deadline'),
+   * then the hard stop after terminateGraceMs; the exit's kind is `timeout`, which counts
+   * for the restart policy as an error exit. Unset: no deadline.
+   */
+  maxRuntimeMs?: number;
+  /**
+   * Beyond PostgreSQL: when the worker counts as ready (handle.waitForReady(), the 'ready'
+   * event): 'entry' (the default) once its entry function has begun, 'declared' once it
+   * calls ctx.ready() (systemd's READY=1).
+   */
+  readiness?: Readiness;
+  /**
    * bgw_notify_pid: who is told of start and stop. Dynamic registrations default to the
    * registrant (the host is pid 0); `null` asks for no notification. Static workers must leave it unset.
    */
@@ -78,7 +91,12 @@ export interface BackgroundWorkerEntry {
   extra: Uint8Array;
   notifyPid: number;
   resourceLimits: WorkerResourceLimits;
+  /** 0: no deadline. */
+  maxRuntimeMs: number;
+  readiness: Readiness;
 }
+
+export type Readiness = 'entry' | 'declared';
 
 /** worker_threads' resourceLimits, in MB, as whole numbers; unset means Node's default. */
 export interface WorkerResourceLimits {
@@ -114,12 +132,14 @@ export type WorkerState = 'not_yet_started' | 'running' | 'stopping' | 'waiting_
  *   shutdown     it left after the SIGTERM of a smart or fast shutdown
  *   immediate    it left (or was made to) by the SIGQUIT of an immediate shutdown
  *   crash_restart  it was stopped because another worker crashed (the crash-restart cycle)
- * Only error and crash count for the restart brake (restart-intensity.ts).
+ *   timeout      it was stopped at its maxRuntimeMs deadline (SIGTERM, then the hard stop)
+ * Only error, crash and timeout count for the restart brake (restart-intensity.ts); a
+ * timeout is restarted by the restart policy as an error exit is.
  */
-export type ExitKind = 'normal' | 'error' | 'crash' | 'hard_stop' | 'terminated' | 'shutdown' | 'immediate' | 'crash_restart';
+export type ExitKind = 'normal' | 'error' | 'crash' | 'hard_stop' | 'terminated' | 'shutdown' | 'immediate' | 'crash_restart' | 'timeout';
 
 /** Stops the host or a registrant asks for: what the exit is called when the worker complies. */
-export type StopRequest = Extract<ExitKind, 'terminated' | 'shutdown' | 'immediate' | 'crash_restart'>;
+export type StopRequest = Extract<ExitKind, 'terminated' | 'shutdown' | 'immediate' | 'crash_restart' | 'timeout'>;
 
 /** How a worker's last run ended. */
 export interface LastExit {
@@ -139,6 +159,8 @@ export interface ActivityRow {
   state: WorkerState;
   pid: number | null;
   startedAt: Date | null;
+  /** Beyond PostgreSQL: when this life became ready (its readiness, see BackgroundWorker), or null. */
+  readyAt: Date | null;
   /** What the worker reported doing last (its transaction helper reports it), like pg_stat_activity.query. */
   activity: string | null;
   restarts: number;

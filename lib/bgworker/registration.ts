@@ -3,7 +3,8 @@
  * the part of bgworker.c that runs in a registrant, host thread or worker alike.
  *
  * `claimSlot` must run under the exclusive BackgroundWorkerLock (the caller takes it:
- * blocking in a worker, async on the host). It takes the *first* free slot, fills it,
+ * blocking in a worker, async on the host). It takes the *first* free slot among the usable
+ * ones (H_USABLE_SLOTS: slots above it stay out of reach even when free), fills it,
  * bumps the generation, clears any stale terminate flag (docs/semantics.md §8.21), counts parallel
  * workers, and only then publishes. The registrant then raises
  * PMSIGNAL_BACKGROUND_WORKER_CHANGE (shm/pm-signal.ts); many raises coalesce into one host
@@ -14,7 +15,7 @@
  * concurrent re-claim.
  */
 import { InvalidPid } from '../constants.js';
-import { H_MAX_PARALLEL_WORKERS, H_PARALLEL_REGISTER, H_PARALLEL_TERMINATE } from '../shm/layout.js';
+import { H_MAX_PARALLEL_WORKERS, H_PARALLEL_REGISTER, H_PARALLEL_TERMINATE, H_USABLE_SLOTS } from '../shm/layout.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_CLASS_PARALLEL, BgwHandleStatus } from '../types.js';
 import type { CheckedRegistration } from './sanity.js';
@@ -38,7 +39,8 @@ export function claimSlot(array: BackgroundWorkerArray, reg: CheckedRegistration
     const active = (Atomics.load(i32, H_PARALLEL_REGISTER) - Atomics.load(i32, H_PARALLEL_TERMINATE)) >>> 0;
     if (active >= Atomics.load(i32, H_MAX_PARALLEL_WORKERS)) return null;
   }
-  for (let n = 0; n < array.total; n++) {
+  const usable = Math.min(array.total, Atomics.load(i32, H_USABLE_SLOTS));
+  for (let n = 0; n < usable; n++) {
     if (array.inUse(n)) continue;
     array.fill(n, reg.entry, reg.mainArg, InvalidPid);
     const generation = array.generation(n) + 1n;

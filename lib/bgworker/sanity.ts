@@ -26,7 +26,7 @@ import {
 } from '../errors.js';
 import {
   BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS,
-  BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type WorkerResourceLimits,
+  BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type Readiness, type WorkerResourceLimits,
 } from '../types.js';
 
 const utf8 = new TextEncoder();
@@ -61,8 +61,10 @@ export function sanityCheckBackgroundWorker(w: BackgroundWorker, ctx: SanityCont
   const mainArg = cloneMainArg(w.mainArg, ctx.mainArgBytes, prefix);
   const notifyPid = checkNotify(w.notifyPid, ctx, prefix);
   const resourceLimits = checkResourceLimits(w.resourceLimits, prefix);
+  const maxRuntimeMs = checkMaxRuntime(w.maxRuntimeMs, prefix);
+  const readiness = checkReadiness(w.readiness, prefix);
   return {
-    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid, resourceLimits },
+    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid, resourceLimits, maxRuntimeMs, readiness },
     mainArg,
   };
 }
@@ -167,6 +169,21 @@ function checkResourceLimits(rl: unknown, prefix: string): WorkerResourceLimits 
     out[k as keyof WorkerResourceLimits] = v;
   }
   return out;
+}
+
+/** maxRuntimeMs: unset (0, no deadline) or a whole number of ms that a timer can hold. */
+function checkMaxRuntime(v: unknown, prefix: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 0x7fff_ffff) {
+    throw new InvalidOptionError(`${prefix}maxRuntimeMs must be an integer number of ms in 1..${0x7fff_ffff}, or unset for no deadline`);
+  }
+  return v as number;
+}
+
+function checkReadiness(v: unknown, prefix: string): Readiness {
+  if (v === undefined) return 'entry';
+  if (v !== 'entry' && v !== 'declared') throw new InvalidOptionError(`${prefix}readiness must be 'entry' or 'declared'`);
+  return v;
 }
 
 function checkNotify(pid: unknown, ctx: SanityContext, prefix: string): number {

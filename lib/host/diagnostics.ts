@@ -9,6 +9,7 @@
  *   bgworker:worker:registered    { postmaster, row }      a slot was filled
  *   bgworker:worker:unregistered  { postmaster, row }      a slot was freed
  *   bgworker:worker:started       { postmaster, row }      a thread was launched for a worker
+ *   bgworker:worker:ready         { postmaster, row, ms }  a worker life became ready, ms after registration
  *   bgworker:worker:activity      { postmaster, row }      a worker reported what it is doing
  *   bgworker:worker:stopped       { postmaster, row }      its thread ended; row.lastExit says how
  *   bgworker:worker:crash         { postmaster, row }      a crash that begins a crash-restart cycle
@@ -36,6 +37,7 @@ export const CHANNELS = {
   registered: 'bgworker:worker:registered',
   unregistered: 'bgworker:worker:unregistered',
   started: 'bgworker:worker:started',
+  ready: 'bgworker:worker:ready',
   activity: 'bgworker:worker:activity',
   stopped: 'bgworker:worker:stopped',
   crash: 'bgworker:worker:crash',
@@ -51,6 +53,7 @@ export interface DiagnosticsMessages {
   registered: { postmaster: Postmaster; row: ActivityRow };
   unregistered: { postmaster: Postmaster; row: ActivityRow };
   started: { postmaster: Postmaster; row: ActivityRow };
+  ready: { postmaster: Postmaster; row: ActivityRow; ms: number };
   activity: { postmaster: Postmaster; row: ActivityRow };
   stopped: { postmaster: Postmaster; row: ActivityRow };
   crash: { postmaster: Postmaster; row: ActivityRow };
@@ -65,6 +68,7 @@ const payload: { [E in EventName]: (...args: PostmasterEvents[E]) => object } = 
   registered: (row) => ({ row }),
   unregistered: (row) => ({ row }),
   started: (row) => ({ row }),
+  ready: (row, ms) => ({ row, ms }),
   activity: (row) => ({ row }),
   stopped: (row) => ({ row }),
   crash: (row) => ({ row }),

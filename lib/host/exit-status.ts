@@ -7,6 +7,7 @@
  *               path), or the code was neither 0 nor 1 — whatever the code says otherwise
  *   effective   0 only for an orderly exit 0; everything else restarts by the policy (1)
  *   kind        (types.ts ExitKind) in this order of precedence:
+ *               timeout      the deadline's SIGTERM was obeyed, or its hard stop followed;
  *               hard_stop    the host terminated the thread after its grace period;
  *               a SIGQUIT request (immediate, crash_restart): the kind of the request, since
  *                            leaving without the orderly path is what SIGQUIT asks for;
@@ -65,6 +66,8 @@ export function isDatabaseOutage(error: WireError | null): boolean {
 }
 
 function kindOf(code: number, crashed: boolean, hardStopped: boolean, request: StopRequest | null): ExitKind {
+  // A deadline is enforced by SIGTERM and, past the grace period, the hard stop: both are its timeout.
+  if (request === 'timeout' && (hardStopped || !crashed)) return 'timeout';
   if (hardStopped) return 'hard_stop';
   if (request === 'immediate' || request === 'crash_restart') return request;
   if (crashed) return 'crash';
@@ -74,7 +77,7 @@ function kindOf(code: number, crashed: boolean, hardStopped: boolean, request: S
 
 /** Whether a relaunch after this exit counts for the restart brake: only real errors and crashes do. */
 export function countsForRestartBrake(exit: LastExit | null): boolean {
-  return exit !== null && (exit.kind === 'error' || exit.kind === 'crash');
+  return exit !== null && (exit.kind === 'error' || exit.kind === 'crash' || exit.kind === 'timeout');
 }
 
 /** The activity list's record of the exit, with the error the thread reported, if any. */

@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { type HandleData, markTerminate, type PidStatus, readStatus } from '../bgworker/registration.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
+import type { Latch } from '../shm/latch.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BgwHandleStatus } from '../types.js';
 import { emitContained } from './contained.js';
@@ -32,20 +33,33 @@ export interface HandleHost {
   gone(): boolean;
   /** A listener of a handle threw (contained.ts). */
   report(err: unknown, where: string): void;
+  /** When the worker's running life at this slot and generation became ready, or null. */
+  readyAt(h: HandleData): Date | null;
+  /** The latch of a slot's proc entry. */
+  latchOf(slot: number): Latch;
+}
+
+/** What waitForReady() resolves with: the status, and when the life became ready (null when it did not). */
+export interface ReadyStatus extends PidStatus {
+  readyAt: Date | null;
 }
 
 export interface BackgroundWorkerHandleEvents {
   started: [pid: number];
+  /** Beyond PostgreSQL: a life became ready (see BackgroundWorker.readiness). */
+  ready: [pid: number];
   stopped: [];
 }
 
 export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleEvents> implements HandleData {
   private seen: BgwHandleStatus;
+  private seenReadyAt: Date | null;
   private readonly unwatch: () => void;
 
   constructor(private readonly host: HandleHost, readonly slot: number, readonly generation: bigint) {
     super();
     this.seen = this.status().status;
+    this.seenReadyAt = host.readyAt(this);
     this.unwatch = host.watchers.watch(slot, () => this.changed());
   }
 
@@ -72,6 +86,25 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
   /** Resolves 'stopped' (a restartable worker may start again later) or 'postmaster_died'. */
   waitForShutdown(): Promise<PidStatus> {
     return this.waitUntil((s) => s.status === BgwHandleStatus.Stopped);
+  }
+
+  /**
+   * Beyond PostgreSQL: resolves once the worker's current (or next) life is ready — its
+   * entry began, or it called ctx.ready(), by its registration's readiness — or it stopped
+   * first ('stopped', readyAt null), or the host is gone ('postmaster_died').
+   */
+  async waitForReady(): Promise<ReadyStatus> {
+    let readyAt: Date | null = null;
+    const s = await this.waitUntil((st) => st.status === BgwHandleStatus.Stopped || (readyAt = this.host.readyAt(this)) !== null);
+    return { ...s, readyAt: s.status === BgwHandleStatus.Started ? readyAt : null };
+  }
+
+  /**
+   * SetLatch(&proc->procLatch) of the worker this handle names, without spending a host
+   * queue endpoint. A stale handle (the worker stopped, the slot moved on) sets nothing.
+   */
+  setLatch(): void {
+    if (this.status().status === BgwHandleStatus.Started) this.host.latchOf(this.slot).set();
   }
 
   /** TerminateBackgroundWorker: idempotent; a stale handle has no effect. */
@@ -108,6 +141,9 @@ export class BackgroundWorkerHandle extends EventEmitter<BackgroundWorkerHandleE
       if (s.status === BgwHandleStatus.Started) this.emit('started', s.pid!);
       else if (s.status === BgwHandleStatus.Stopped) this.emit('stopped');
     }
+    const readyAt = this.host.readyAt(this);
+    if (readyAt !== null && readyAt !== this.seenReadyAt && s.status === BgwHandleStatus.Started) this.emit('ready', s.pid!);
+    this.seenReadyAt = readyAt;
     const slotMovedOn = !this.host.array.inUse(this.slot) || this.host.array.generation(this.slot) !== this.generation;
     if (this.host.gone() || (s.status === BgwHandleStatus.Stopped && slotMovedOn)) this.unwatch();
   }

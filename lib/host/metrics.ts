@@ -18,7 +18,6 @@
  * by state, and whether the host is up. The host never learns about the metrics: they are
  * listeners on its events, removed by close(). Call everything on the host thread.
  */
-import { DEFAULT_MAX_WORKER_PROCESSES } from '../constants.js';
 import type { ActivityRow, ExitKind, WorkerState } from '../types.js';
 import type { Postmaster, PostmasterOptions } from './postmaster.js';
 
@@ -36,10 +35,15 @@ const STATES: Record<WorkerState, true> = {
   not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true, failed: true,
 };
 const EXIT_KINDS: Record<ExitKind, true> = {
-  normal: true, error: true, crash: true, hard_stop: true, terminated: true, shutdown: true, immediate: true, crash_restart: true,
+  normal: true, error: true, crash: true, hard_stop: true, terminated: true, shutdown: true, immediate: true, crash_restart: true, timeout: true,
 };
 
+/** Upper bounds (s) of the registration → ready histogram's buckets. */
+const READY_BOUNDS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+
 interface Counts {
+  /** Bucket counts (one more for +Inf), sum in s and count of registration → ready. */
+  ready: { buckets: number[]; sum: number; count: number };
   starts: Map<string, number>;
   restarts: Map<string, number>;
   failures: Map<string, number>;
@@ -51,11 +55,10 @@ interface Counts {
 
 /**
  * Count `pm`'s events and render them with its activity list.
- * @param options the host's options (only maxWorkerProcesses is read; default 8, as the host's)
+ * @param _options unused: the slot counts are read from the host (pm.slots())
  */
-export function postmasterMetrics(pm: Postmaster, options: Pick<PostmasterOptions, 'maxWorkerProcesses'> = {}): PostmasterMetrics {
-  const slots = options.maxWorkerProcesses ?? DEFAULT_MAX_WORKER_PROCESSES;
-  const counts: Counts = { starts: new Map(), restarts: new Map(), failures: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
+export function postmasterMetrics(pm: Postmaster, _options: Pick<PostmasterOptions, 'maxWorkerProcesses'> = {}): PostmasterMetrics {
+  const counts: Counts = { ready: { buckets: READY_BOUNDS_S.map(() => 0).concat(0), sum: 0, count: 0 }, starts: new Map(), restarts: new Map(), failures: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
   const onStarted = (row: ActivityRow): void => {
     bump(counts.starts, row.type);
     if (row.restarts > 0) bump(counts.restarts, row.type);
@@ -66,12 +69,19 @@ export function postmasterMetrics(pm: Postmaster, options: Pick<PostmasterOption
   };
   const onFailed = (row: ActivityRow): void => bump(counts.failures, row.type);
   const onCrash = (): void => void counts.crashes++;
+  const onReady = (_row: ActivityRow, ms: number): void => {
+    const s = ms / 1000;
+    const b = READY_BOUNDS_S.findIndex((bound) => s <= bound);
+    counts.ready.buckets[b < 0 ? READY_BOUNDS_S.length : b]!++;
+    counts.ready.sum += s;
+    counts.ready.count++;
+  };
   const onReinitialized = (): void => void counts.crashRestarts++;
-  pm.on('started', onStarted).on('stopped', onStopped).on('failed', onFailed).on('crash', onCrash).on('reinitialized', onReinitialized);
+  pm.on('started', onStarted).on('stopped', onStopped).on('failed', onFailed).on('crash', onCrash).on('reinitialized', onReinitialized).on('ready', onReady);
   return {
-    render: () => render(pm, slots, counts),
+    render: () => render(pm, counts),
     close: () => {
-      pm.off('started', onStarted).off('stopped', onStopped).off('failed', onFailed).off('crash', onCrash).off('reinitialized', onReinitialized);
+      pm.off('started', onStarted).off('stopped', onStopped).off('failed', onFailed).off('crash', onCrash).off('reinitialized', onReinitialized).off('ready', onReady);
     },
   };
 }
@@ -90,7 +100,9 @@ function exitsOf(counts: Counts, type: string): Map<string, number> {
   return m;
 }
 
-function render(pm: Postmaster, slots: number, counts: Counts): string {
+function render(pm: Postmaster, counts: Counts): string {
+  const slots = pm.slots();
+  const threads = pm.threadCounts();
   const rows = pm.activity();
   const byState = new Map<string, number>(Object.keys(STATES).map((s) => [s, 0]));
   for (const r of rows) bump(byState, r.state);
@@ -101,16 +113,36 @@ function render(pm: Postmaster, slots: number, counts: Counts): string {
     ...metric('bgworker_host_health', 'gauge', 'The host\'s health: 1 for its status (healthy, degraded, failed), 0 for the others.', healthSamples(pm)),
     ...metric('bgworker_callback_errors_total', 'counter', 'User callbacks (listeners, the logger, region inits) that threw; the host went on.', [sample({}, pm.callbackErrorCount)]),
     ...metric('bgworker_slots_used', 'gauge', 'Background-worker slots in use (registered workers).', [sample({}, rows.length)]),
-    ...metric('bgworker_slots_free', 'gauge', 'Background-worker slots free (maxWorkerProcesses minus used).', [sample({}, slots - rows.length)]),
+    ...metric('bgworker_slots_free', 'gauge', 'Usable background-worker slots free (maxWorkerProcesses now, minus used).', [sample({}, Math.max(0, slots.usable - rows.length))]),
+    ...metric('bgworker_slots_usable', 'gauge', 'Slots registrants may use now (setMaxWorkerProcesses).', [sample({}, slots.usable)]),
+    ...metric('bgworker_slots_reserved', 'gauge', 'Slots reserved in shared memory (reservedWorkerProcesses).', [sample({}, slots.reserved)]),
+    ...metric('bgworker_threads', 'gauge', 'Threads: running a worker life, or warm spares.', [sample({ kind: 'worker' }, threads.workers), sample({ kind: 'spare' }, threads.spares)]),
     ...metric('bgworker_workers', 'gauge', 'Registered workers by state.', [...byState].map(([state, n]) => sample({ state }, n))),
     ...metric('bgworker_worker_starts_total', 'counter', 'Worker threads launched.', perType(counts.starts)),
     ...metric('bgworker_worker_restarts_total', 'counter', 'Launches of a worker that had run before.', perType(counts.restarts)),
     ...metric('bgworker_worker_failures_total', 'counter', 'Workers past their restart intensity, no longer restarted.', perType(counts.failures)),
-    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop, terminated, shutdown, immediate, crash_restart.', exits),
+    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop, terminated, shutdown, immediate, crash_restart, timeout.', exits),
     ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
     ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),
+    ...readyMetrics(counts),
     ...waitMetrics(pm),
   ].join('\n') + '\n';
+}
+
+/** Registration (or, for a restart, launch) → ready, over every worker life. */
+function readyMetrics(counts: Counts): string[] {
+  let cumulative = 0;
+  const buckets = counts.ready.buckets.map((n, i) => {
+    cumulative += n;
+    return `bgworker_worker_ready_seconds_bucket${sample({ le: i < READY_BOUNDS_S.length ? String(READY_BOUNDS_S[i]) : '+Inf' }, cumulative)}`;
+  });
+  return [
+    '# HELP bgworker_worker_ready_seconds Registration (or, after a restart, launch) to ready, per worker life.',
+    '# TYPE bgworker_worker_ready_seconds histogram',
+    ...buckets,
+    `bgworker_worker_ready_seconds_sum ${counts.ready.sum}`,
+    `bgworker_worker_ready_seconds_count ${counts.ready.count}`,
+  ];
 }
 
 /** Latch sleeps and LWLock wait histograms, since shared memory was last initialized. */

@@ -18,6 +18,8 @@
  * the thread's port so that a worker busy in its event loop services it without waiting
  * (proc-array.ts, worker/interrupts.ts). SIGTERM and SIGQUIT arm a hard stop: a thread that
  * is still there when its grace period ends is terminated and its exit is a hard_stop.
+ * A worker registered with maxRuntimeMs gets SIGTERM for `timeout` when its life reaches
+ * it, and the hard stop after its grace period like any other SIGTERM.
  * At most one hard stop is armed per thread; SIGQUIT replaces a SIGTERM's. Each stop names
  * what asked for it (terminated, shutdown, immediate, crash_restart): the exit is named
  * after it (exit-status.ts). A life keeps its first SIGTERM request; a SIGQUIT's replaces it.
@@ -31,7 +33,7 @@ import type { Worker } from 'node:worker_threads';
 import type { HostMessage, WorkerMessage } from '../protocol/messages.js';
 import { toWire } from '../protocol/wire-error.js';
 import type { Latch } from '../shm/latch.js';
-import { PM_CHILD_ASSIGNED } from '../shm/layout.js';
+import { PM_CHILD_ASSIGNED, STOP_REASON_DEADLINE, STOP_REASON_SHUTDOWN, STOP_REASON_TERMINATE } from '../shm/layout.js';
 import { SIGQUIT_PENDING, SIGTERM_PENDING, type ProcArray } from '../shm/proc-array.js';
 import type { BackgroundWorkerArray } from '../shm/slot-array.js';
 import type { Logger, StopRequest } from '../types.js';
@@ -39,6 +41,8 @@ import { classifyExit, lastExitOf, type ExitStatus } from './exit-status.js';
 import type { RegisteredBgWorker } from './registered-worker.js';
 import type { Launcher } from './thread-launcher.js';
 import type { WorkerRequests } from './worker-requests.js';
+
+const STOP_REASONS = { terminated: STOP_REASON_TERMINATE, shutdown: STOP_REASON_SHUTDOWN, timeout: STOP_REASON_DEADLINE } as const;
 
 export interface PmChildDeps {
   procs: ProcArray;
@@ -97,6 +101,7 @@ export class PmChildren {
       return false;
     }
     rw.startLife(worker);
+    if (rw.entry.maxRuntimeMs > 0) rw.deadlineTimer = setTimeout(() => this.sigterm(rw, 'timeout'), rw.entry.maxRuntimeMs);
     this.children.set(rw.pid, rw);
     this.d.array.setPid(rw.slot, rw.pid);
     this.threads.add(worker);
@@ -137,6 +142,7 @@ export class PmChildren {
     const pid = rw.pid;
     this.children.delete(pid);
     if (rw.stopTimer) clearTimeout(rw.stopTimer);
+    if (rw.deadlineTimer) clearTimeout(rw.deadlineTimer);
     // The dead-man switch decides, whatever the exit code says (pmsignal.c).
     const status = classifyExit(code, this.d.procs.childState(rw.slot), rw.hardStopped, rw.stopRequest, rw.exitError);
     rw.endLife(lastExitOf(status, rw.exitError));
@@ -153,9 +159,12 @@ export class PmChildren {
   }
 
   /** SIGTERM, for `request`, with a hard stop after terminateGraceMs. */
-  sigterm(rw: RegisteredBgWorker, request: Extract<StopRequest, 'terminated' | 'shutdown'>): void {
+  sigterm(rw: RegisteredBgWorker, request: Extract<StopRequest, 'terminated' | 'shutdown' | 'timeout'>): void {
     if (rw.pid === 0) return;
-    rw.stopRequest ??= request;
+    if (rw.stopRequest === null) {
+      rw.stopRequest = request;
+      this.d.procs.setStopReason(rw.slot, STOP_REASONS[request]);
+    }
     this.signal(rw, SIGTERM_PENDING);
     this.hardStopAfter(rw, this.d.terminateGraceMs, 'SIGTERM');
   }

@@ -21,6 +21,12 @@ export type ShmemRequest = number | { size: number; init?: (region: ShmemStruct)
 export interface PostmasterOptions {
   /** max_worker_processes: slots for static and dynamic workers together. Default 8. */
   maxWorkerProcesses?: number;
+  /**
+   * Beyond PostgreSQL (where max_worker_processes needs a restart): slots reserved in shared
+   * memory, up to which pm.setMaxWorkerProcesses(n) can raise the usable number at run
+   * time. Default: maxWorkerProcesses (nothing to raise to).
+   */
+  reservedWorkerProcesses?: number;
   /** max_parallel_workers: live BGWORKER_CLASS_PARALLEL workers at most. Default 8. */
   maxParallelWorkers?: number;
   /** Named shared-memory regions (bytes, or bytes and an init callback run at each (re)initialization). */
@@ -33,6 +39,13 @@ export interface PostmasterOptions {
   quitGraceMs?: number;
   /** restart_after_crash. Default true. */
   restartAfterCrash?: boolean;
+  /**
+   * Beyond PostgreSQL: a hard stop of a worker that held no LWLock (nor waited for one),
+   * had no queue or dsm segment attached and was not in a critical section is not a crash:
+   * only that worker ends (lastExit hard_stop). Default true; false makes every hard stop of
+   * a shared-memory worker a crash, as a SIGKILLed backend is in PostgreSQL.
+   */
+  safeHardStop?: boolean;
   /** Warm threads kept ready for launches. Default 2. */
   spareThreads?: number;
   /** Bytes reserved per slot for mainArg's structured clone. Default 4096. */
@@ -55,10 +68,12 @@ export interface PostmasterOptions {
 /** The numeric options, resolved to their values. */
 export interface ResolvedOptions {
   maxWorkerProcesses: number;
+  reservedWorkerProcesses: number;
   maxParallelWorkers: number;
   terminateGraceMs: number;
   quitGraceMs: number;
   restartAfterCrash: boolean;
+  safeHardStop: boolean;
   spareThreads: number;
   mainArgBytes: number;
   hostLatches: number;
@@ -71,12 +86,15 @@ export interface ResolvedOptions {
 export function resolveOptions(o: PostmasterOptions): ResolvedOptions {
   const shmem = Object.entries(o.shmem ?? {});
   for (const [name, req] of shmem) checkShmemRequest(name, req);
+  const maxWorkerProcesses = intOption('maxWorkerProcesses', o.maxWorkerProcesses, DEFAULT_MAX_WORKER_PROCESSES, 1, MAX_BACKENDS);
   return {
-    maxWorkerProcesses: intOption('maxWorkerProcesses', o.maxWorkerProcesses, DEFAULT_MAX_WORKER_PROCESSES, 1, MAX_BACKENDS),
+    maxWorkerProcesses,
+    reservedWorkerProcesses: intOption('reservedWorkerProcesses', o.reservedWorkerProcesses, maxWorkerProcesses, maxWorkerProcesses, MAX_BACKENDS),
     maxParallelWorkers: intOption('maxParallelWorkers', o.maxParallelWorkers, DEFAULT_MAX_PARALLEL_WORKERS, 0, MAX_PARALLEL_WORKER_LIMIT),
     terminateGraceMs: intOption('terminateGraceMs', o.terminateGraceMs, DEFAULT_TERMINATE_GRACE_MS, 0, 2 ** 31 - 1),
     quitGraceMs: intOption('quitGraceMs', o.quitGraceMs, SIGKILL_CHILDREN_AFTER_MS, 0, 2 ** 31 - 1),
     restartAfterCrash: o.restartAfterCrash ?? true,
+    safeHardStop: o.safeHardStop ?? true,
     spareThreads: intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64),
     mainArgBytes: intOption('mainArgBytes', o.mainArgBytes, DEFAULT_MAIN_ARG_BYTES, 16, 1 << 24),
     hostLatches: intOption('hostLatches', o.hostLatches, DEFAULT_HOST_LATCHES, 0, 1024),

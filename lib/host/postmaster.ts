@@ -39,7 +39,9 @@
  * SIGQUIT, then a hard stop after quitGraceMs. shutdown() resolves when every thread,
  * spares included, is gone, and leaves nothing that keeps the process alive. A thread that
  * crashes or is hard-stopped while the host shuts down is reaped as an exit: no crash-restart
- * cycle begins when nothing will be started again.
+ * cycle begins when nothing will be started again. A hard stop of a worker that held no
+ * lock, had nothing attached and was in no critical section is not a crash either
+ * (safeHardStop, worker/hazards.ts).
  *
  * User code never unwinds the host: listeners and the logger are contained (contained.ts),
  * and an error in one is logged, counted and emitted as 'callbackError'. A region `init`
@@ -57,6 +59,7 @@ import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgworker/sanity.js';
 import type { Listener } from '../pg/listen.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
+import type { Latch } from '../shm/latch.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
 import { SIGHUP_PENDING } from '../shm/proc-array.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
@@ -94,6 +97,11 @@ export interface PostmasterEvents {
   registered: [row: ActivityRow];
   unregistered: [row: ActivityRow];
   started: [row: ActivityRow];
+  /**
+   * Beyond PostgreSQL: a worker life became ready (its readiness: the entry began, or it
+   * called ctx.ready()); `ms` from its registration (first life) or launch (later lives).
+   */
+  ready: [row: ActivityRow, ms: number];
   /** A worker reported what it is doing (ctx.reportActivity, ctx.transaction). */
   activity: [row: ActivityRow];
   stopped: [row: ActivityRow];
@@ -183,8 +191,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** A handle from its plain form ({slot, generation}), e.g. one a worker wrote to shared memory. */
   handleFrom(data: { slot: number; generation: bigint | string }): BackgroundWorkerHandle {
     this.assertStarted();
-    if (!Number.isInteger(data?.slot) || data.slot < 0 || data.slot >= this.opts.maxWorkerProcesses) {
-      throw new InvalidOptionError(`no slot ${String(data?.slot)}: slots are 0..${this.opts.maxWorkerProcesses - 1}`);
+    if (!Number.isInteger(data?.slot) || data.slot < 0 || data.slot >= this.opts.reservedWorkerProcesses) {
+      throw new InvalidOptionError(`no slot ${String(data?.slot)}: slots are 0..${this.opts.reservedWorkerProcesses - 1}`);
     }
     return new BackgroundWorkerHandle(this.handleHost, data.slot, BigInt(data.generation));
   }
@@ -224,7 +232,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.threads = new ThreadLauncher(seg, this.opts.spareThreads, this.options.execArgv, database);
     const launcher = this.options.wrapLauncher ? this.options.wrapLauncher(this.threads) : this.threads;
     const onActivity = (rw: RegisteredBgWorker): void => void this.emit('activity', rw.row());
-    this.requests = new WorkerRequests({ log: this.log, dsm: this.dsm, procs, database, onActivity });
+    const onReady = (rw: RegisteredBgWorker): void => this.onReady(rw);
+    this.requests = new WorkerRequests({ log: this.log, dsm: this.dsm, procs, database, onActivity, onReady });
     const { terminateGraceMs, quitGraceMs } = this.opts;
     this.children = new PmChildren({ procs, array, launcher, requests: this.requests, log: this.log, terminateGraceMs, quitGraceMs });
     const changed = (rw: RegisteredBgWorker, change: ListChange): void => this.onListChange(rw, change);
@@ -232,7 +241,19 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.endpoints = new HostEndpoints(procs);
     const gone = (): boolean => this.finished();
     const report = (err: unknown, where: string): void => this.callbackFailed(err, `${where} of a handle`);
-    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone, report };
+    const readyAt = (h: { slot: number; generation: bigint }): Date | null => {
+      const rw = this.list.get(h.slot);
+      return rw && rw.generation === h.generation && rw.pid !== 0 ? rw.readyAt : null;
+    };
+    const latchOf = (slot: number): Latch => procs.latch(slot);
+    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone, report, readyAt, latchOf };
+  }
+
+  /** A life became ready: its handles hear it, and 'ready' says how long registration → ready took. */
+  private onReady(rw: RegisteredBgWorker): void {
+    const from = rw.launches === 1 ? rw.registeredAt : rw.startedAt!;
+    this.watchers.notify(rw.slot);
+    this.emit('ready', rw.row(), rw.readyAt!.getTime() - from.getTime());
   }
 
   /** Every event goes through here: each listener is contained (contained.ts). */
@@ -312,6 +333,39 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   get pmState(): PmState {
     return this.state;
+  }
+
+  /**
+   * Beyond PostgreSQL: raise or lower the slots registrants may use, within
+   * reservedWorkerProcesses. Lowering never stops a running worker: it only keeps new
+   * registrations out of the slots at n and above until they are free.
+   */
+  async setMaxWorkerProcesses(n: number): Promise<void> {
+    this.assertStarted();
+    const max = this.opts.reservedWorkerProcesses;
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new InvalidOptionError(`maxWorkerProcesses must be an integer in 1..${max} (reservedWorkerProcesses), got ${String(n)}`);
+    }
+    await this.handleHost.bgwLock.with('exclusive', () => void (this.shm.usable = n));
+    this.log.info({ maxWorkerProcesses: n }, `max_worker_processes set to ${n}`);
+  }
+
+  /**
+   * Slots: reserved in shared memory, usable by registrants now, and in use — claimed in
+   * the slot array, read lock-free, so a registration counts from the moment it returned.
+   */
+  slots(): { reserved: number; usable: number; used: number } {
+    const reserved = this.opts.reservedWorkerProcesses;
+    if (!this.children) return { reserved, usable: this.opts.maxWorkerProcesses, used: 0 };
+    let used = 0;
+    for (let n = 0; n < reserved; n++) if (this.handleHost.array.inUse(n)) used++;
+    return { reserved, usable: this.shm.usable, used };
+  }
+
+  /** Threads: those that run (or are ending) a worker life, and the warm spares. */
+  threadCounts(): { workers: number; spares: number } {
+    if (!this.children) return { workers: 0, spares: 0 };
+    return { workers: this.children.threadsAlive, spares: this.threads.sparesReady };
   }
 
   /** healthy / degraded / failed, with reasons (health.ts): what a service's health check serves. */
@@ -482,13 +536,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private cleanupBackend({ rw, pid, status }: ChildExit): void {
     this.list.clearNotifyPid(pid);
     const fields = { slot: rw.slot, pid, code: status.code, error: rw.exitError?.message };
-    if (this.pmSignal.isDead() || (status.crashed && this.fatalErrorOrImmediate())) {
+    const crashed = status.crashed && !this.safelyHardStopped(rw);
+    if (this.pmSignal.isDead() || (crashed && this.fatalErrorOrImmediate())) {
       // PostgreSQL reports nothing here (shared memory is about to be rebuilt or abandoned);
       // the host's own handles outlive both, so their slot must stop naming a dead thread.
       this.handleHost.array.setPid(rw.slot, 0);
       this.watchers.notify(rw.slot);
       this.log.debug(fields, `background worker "${rw.entry.type}" (PID ${pid}) exited during a crash cycle or immediate shutdown`);
-    } else if (status.crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS && !this.stopping()) {
+    } else if (crashed && rw.entry.flags & BGWORKER_SHMEM_ACCESS && !this.stopping()) {
       this.handleChildCrash(rw, pid, status.code);
     } else {
       // Exit 0 or 1; a crash of a worker without shared memory, which only restarts it; or a
@@ -498,6 +553,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.startWorkerNeeded = true;
     }
     this.emit('stopped', rw.row(this.stopping()));
+  }
+
+  /**
+   * A hard stop that cannot have left shared memory half-written (the worker's hazard
+   * words, worker/hazards.ts, were all zero): not a crash, only that worker ends.
+   */
+  private safelyHardStopped(rw: RegisteredBgWorker): boolean {
+    return rw.hardStopped && this.opts.safeHardStop && !this.shm.procs.hazardous(rw.slot);
   }
 
   private fatalErrorOrImmediate(): boolean {

@@ -25,6 +25,8 @@ export class RegisteredBgWorker {
   exitError: WireError | null = null;
   /** SIGTERM sent; a timer hard-stops the thread when its grace period ends. */
   stopTimer: NodeJS.Timeout | null = null;
+  /** maxRuntimeMs: SIGTERM for `timeout` when this life reaches it. */
+  deadlineTimer: NodeJS.Timeout | null = null;
   /** The thread was terminated by the host after ignoring SIGTERM/SIGQUIT. */
   hardStopped = false;
   /** The stop the host asked of this life (exit-status.ts names the exit after it). */
@@ -34,6 +36,10 @@ export class RegisteredBgWorker {
   /** Consecutive exits caused by a database outage (restart-intensity.ts), and the delay drawn for the next relaunch. */
   outageExits = 0;
   outageDelayMs: number | null = null;
+  /** When this life became ready (readiness.ts on the worker side), or null. */
+  readyAt: Date | null = null;
+  /** When the registration was first seen: the start of registration → ready. */
+  readonly registeredAt = new Date();
   /** What the worker last reported doing (pgstat_report_activity). */
   activity: string | null = null;
   /** LISTEN subscriptions: the port notifications go out on, and the listener's sink. */
@@ -58,11 +64,13 @@ export class RegisteredBgWorker {
     this.hardStopped = false;
     this.stopRequest = null;
     this.exitError = null;
+    this.readyAt = null;
   }
 
   /** Its thread was reaped. */
   endLife(lastExit: LastExit): void {
     this.stopTimer = null;
+    this.deadlineTimer = null;
     this.pid = 0;
     this.worker = null;
     this.lastExit = lastExit;
@@ -90,6 +98,7 @@ export class RegisteredBgWorker {
       state: this.state(hostStopping),
       pid: this.pid === 0 ? null : this.pid,
       startedAt: this.pid === 0 ? null : this.startedAt,
+      readyAt: this.pid === 0 ? null : this.readyAt,
       activity: this.pid === 0 ? null : this.activity,
       restarts: Math.max(0, this.launches - 1),
       lastExit: this.lastExit,

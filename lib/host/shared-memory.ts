@@ -11,7 +11,7 @@
  *
  * Host thread only.
  */
-import { computeLayout, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
+import { computeLayout, H_USABLE_SLOTS, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
 import { LWLock } from '../shm/lwlock.js';
 import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
@@ -36,18 +36,34 @@ export class SharedMemory {
 
   constructor(private readonly opts: ResolvedOptions) {
     const sizes = opts.shmem.map(([n, r]): [string, number] => [n, typeof r === 'number' ? r : r.size]);
-    const layout = computeLayout(opts.maxWorkerProcesses, opts.hostLatches, opts.mainArgBytes, opts.locks, sizes);
+    const layout = computeLayout(opts.reservedWorkerProcesses, opts.hostLatches, opts.mainArgBytes, opts.locks, sizes);
     this.seg = Segment.create(layout, opts.maxParallelWorkers);
     this.procs = new ProcArray(this.seg);
     this.pmSignal = new PmSignal(this.procs);
     this.directory = new ShmemDirectory(this.seg);
     this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
+    this.usable = opts.maxWorkerProcesses;
     this.runInits();
+  }
+
+  /**
+   * How many of the reserved slots registrants may claim (H_USABLE_SLOTS). The host writes
+   * it under the exclusive BackgroundWorkerLock (postmaster.ts), so a registrant's claim
+   * sees one value from start to end.
+   */
+  get usable(): number {
+    return Atomics.load(this.seg.i32, H_USABLE_SLOTS);
+  }
+
+  set usable(n: number) {
+    Atomics.store(this.seg.i32, H_USABLE_SLOTS, n);
   }
 
   /** The end of a crash cycle: zero everything, rewrite the header, run the inits again. */
   reinitialize(): void {
+    const usable = this.usable;
     this.seg.reinitialize();
+    this.usable = usable;
     this.runInits();
   }
 
@@ -66,7 +82,7 @@ export class SharedMemory {
    */
   waitStats(): WaitStats {
     let latchWaits = 0;
-    for (let slot = 0; slot < this.opts.maxWorkerProcesses; slot++) latchWaits += this.procs.latchWaits(slot);
+    for (let slot = 0; slot < this.opts.reservedWorkerProcesses; slot++) latchWaits += this.procs.latchWaits(slot);
     const locks = [this.bgwLock, ...this.opts.locks.map((n) => this.directory.lock(n))].map((l) => ({ name: l.name, ...l.waitStats() }));
     return { latchWaits, locks, boundsUs: [...LWLOCK_WAIT_BOUNDS_US] };
   }

@@ -53,6 +53,11 @@ export class ThreadLauncher implements Launcher {
     await Promise.all(ready);
   }
 
+  /** Warm spares ready now. */
+  get sparesReady(): number {
+    return this.spares.size;
+  }
+
   launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker {
     // A thread's resource limits are fixed when it starts: a worker with limits of its own
     // gets a thread of its own, started now.

@@ -9,7 +9,8 @@
  *   dsm-attach   add a claim, or null when the segment is gone dsm registry
  *   listen       subscribe the worker's sink on the channel    the LISTEN connection
  *   one-way      log → the host's logger with the worker's name, type, pid, slot;
- *                activity → the record, then the onActivity observer; dsm-release
+ *                activity → the record, then the onActivity observer; dsm-release;
+ *                worker-ready → the life's readyAt, then the onReady observer
  *
  * LISTEN bridge: a worker's first listen request carries a MessagePort; every notification
  * on a channel the worker listens to is posted on that port *before* the worker's latch is
@@ -38,6 +39,8 @@ export interface WorkerRequestsDeps {
   database: DatabaseSettings;
   /** A worker reported what it is doing (the host emits 'activity'). */
   onActivity(rw: RegisteredBgWorker): void;
+  /** A worker declared itself ready (the host emits 'ready'). */
+  onReady(rw: RegisteredBgWorker): void;
 }
 
 /** What a worker thread sends the host, but for its thread's own life (ready, exit-report). */
@@ -51,6 +54,11 @@ const oneWay: OneWayHandlers = {
   activity: (r, rw, m) => {
     rw.activity = m.activity;
     r.deps.onActivity(rw);
+  },
+  'worker-ready': (r, rw) => {
+    if (rw.readyAt) return;
+    rw.readyAt = new Date();
+    r.deps.onReady(rw);
   },
   'dsm-release': (r, rw, m) => {
     if (m.op === 'detach') r.deps.dsm.detach(m.handle, rw.pid);

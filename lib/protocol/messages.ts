@@ -75,6 +75,10 @@ export interface DsmReleaseMessage {
   op: 'detach' | 'pin' | 'unpin';
   handle: number;
 }
+/** The worker is ready (readiness 'entry': its entry began; 'declared': it called ctx.ready()). */
+export interface WorkerReadyMessage {
+  type: 'worker-ready';
+}
 /** pgstat_report_activity: what the worker is doing now, for the activity list. */
 export interface ActivityMessage {
   type: 'activity';
@@ -103,4 +107,5 @@ export interface RequestMessage<K extends RequestOp = RequestOp> {
   op: K;
   arg: Requests[K]['arg'];
 }
-export type WorkerMessage = ReadyMessage | LogMessage | ExitReportMessage | RequestMessage | DsmReleaseMessage | ActivityMessage;
+export type WorkerMessage =
+  | ReadyMessage | LogMessage | ExitReportMessage | RequestMessage | DsmReleaseMessage | ActivityMessage | WorkerReadyMessage;

@@ -36,11 +36,19 @@
  *   H_PMSIGNAL             anyone: Atomics.or a reason bit          host: Atomics.exchange 0
  *   H_PARALLEL_REGISTER    registrants, exclusive lock              registrants, lock
  *   H_PARALLEL_TERMINATE   host only, no lock                       registrants
+ *   H_USABLE_SLOTS         host (start, setMaxWorkerProcesses)      registrants, exclusive lock
  *   P_LATCH                anyone sets (CAS 0→1 + notify)           owner resets (store 0), waits
  *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
  *   P_PMCHILD_STATE        host: ASSIGNED at launch; owner: ACTIVE  host, when the thread exits
  *                          at start, ASSIGNED on its orderly exit
  *   P_LATCH_WAITS          owner: Atomics.add per sleep             host (metrics): load
+ *   P_STOP_REASON          host: store before raising SIGTERM       owner, when it takes SIGTERM
+ *   P_LWLOCK_HAZARD        owner: plain store of locks held (+1     host, after the thread is
+ *                          while queued for one)                    gone: Atomics.load
+ *   P_ATTACHMENTS          owner: plain store of queues and dsm     host, likewise
+ *                          segments attached
+ *   P_CRIT_SECTION         owner: plain store of its critical-      host, likewise
+ *                          section depth
  *   L_WAITS, L_WAIT_MS,    a sleeper, after each sleep: Atomics.add host (metrics): load
  *   L_WAIT_BUCKETS..
  *   S_IN_USE               registrant 0→1 (last, Atomics.store);    everyone: Atomics.load
@@ -62,7 +70,7 @@
 import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
 
 export const SEGMENT_MAGIC = 0x62677731; // "bgw1"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const CACHE_LINE = 64;
 export const REGION_ALIGN = CACHE_LINE;
@@ -78,6 +86,8 @@ export const H_PARALLEL_REGISTER = 6;
 export const H_PARALLEL_TERMINATE = 7;
 export const H_MAIN_ARG_BYTES = 8;
 export const H_MAX_PARALLEL_WORKERS = 9;
+/** Slots registrants may claim: 0 .. H_USABLE_SLOTS - 1 of totalSlots (setMaxWorkerProcesses). */
+export const H_USABLE_SLOTS = 10;
 export const HEADER_BYTES = CACHE_LINE;
 
 /** An LWLock: state word and sleeper count (see lwlock.ts). */
@@ -98,6 +108,27 @@ export const P_INTERRUPTS = 1;
 export const P_PMCHILD_STATE = 2;
 /** How many times the slot's workers slept in WaitLatch (owner: Atomics.add; host: load). */
 export const P_LATCH_WAITS = 3;
+/**
+ * Why the host sent the pending SIGTERM (STOP_REASON_*), so the worker's abort signal can
+ * say. Written by the host before the signal bit, read by the owner when it takes it.
+ */
+export const P_STOP_REASON = 4;
+/**
+ * What a hard stop of the owner would leave half-done, kept by the owner with plain stores
+ * and read by the host only after the thread is gone (a thread's writes are visible once it
+ * has been joined): LWLocks held, plus one while it is queued for one (it is counted in the
+ * lock word); queues and dsm segments attached; critical-section depth. All zero: a hard
+ * stop leaves nothing of shared memory half-written (docs/semantics.md §3.7).
+ */
+export const P_LWLOCK_HAZARD = 5;
+export const P_ATTACHMENTS = 6;
+export const P_CRIT_SECTION = 7;
+
+/** P_STOP_REASON values. */
+export const STOP_REASON_NONE = 0;
+export const STOP_REASON_TERMINATE = 1;
+export const STOP_REASON_SHUTDOWN = 2;
+export const STOP_REASON_DEADLINE = 3;
 
 /** pmchild states (pmsignal.c's dead-man switch). */
 export const PM_CHILD_UNUSED = 0;
@@ -123,10 +154,15 @@ export const S_RL_OLD_GEN = 16;
 export const S_RL_YOUNG_GEN = 17;
 export const S_RL_CODE_RANGE = 18;
 export const S_RL_STACK = 19;
+/** Options beyond PostgreSQL's (OPT_* bits) and the per-life deadline in ms (0 = none). */
+export const S_OPTIONS = 20;
+export const S_MAX_RUNTIME_MS = 21;
+/** S_OPTIONS: readiness is declared by ctx.ready(), not the entry's start. */
+export const OPT_READY_DECLARED = 1;
 /** The generation, as a BigInt64 index relative to the slot's first BigInt64. */
 export const S64_GENERATION = 7;
 /** Byte offsets of the variable fields, relative to the slot's start. */
-export const SB_NAME = 80;
+export const SB_NAME = 96;
 export const SB_TYPE = SB_NAME + BGW_MAXLEN;
 export const SB_LIBRARY = SB_TYPE + BGW_MAXLEN;
 export const SB_FUNCTION = SB_LIBRARY + MAXPGPATH;

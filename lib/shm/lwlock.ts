@@ -53,6 +53,22 @@ const holdOf = (mode: LWLockMode): number => (mode === 'shared' ? HELD_SHARED : 
 /** The locks this thread holds, in acquisition order (each records its own mode). */
 const held: LWLock[] = [];
 
+/**
+ * Where this thread publishes, for the host, how many locks it holds (plus one while it is
+ * queued for one): a plain store the host reads once the thread is gone, to tell a hard stop
+ * that could leave a lock word counting a dead thread from one that cannot (layout.ts,
+ * P_LWLOCK_HAZARD). Unset outside a worker's life.
+ */
+let hazard: { i32: Int32Array; index: number } | null = null;
+
+export function publishLWLockHazard(i32: Int32Array, index: number): void {
+  hazard = { i32, index };
+}
+
+function publishHeld(queued: 0 | 1): void {
+  if (hazard) hazard.i32[hazard.index] = held.length + queued;
+}
+
 export function heldLWLockCount(): number {
   return held.length;
 }
@@ -102,6 +118,7 @@ export class LWLock {
   private track(mode: LWLockMode): void {
     this.hold = holdOf(mode);
     held.push(this);
+    publishHeld(0);
   }
 
   /** Non-blocking acquire for the host thread; not tracked per thread (async holders interleave). */
@@ -122,6 +139,7 @@ export class LWLock {
     // Locks are nearly always released in reverse order: the last entry, no search.
     if (held[held.length - 1] === this) held.pop();
     else held.splice(held.lastIndexOf(this), 1);
+    publishHeld(0);
     this.releaseUntracked(mode);
   }
 
@@ -152,6 +170,7 @@ export class LWLock {
   }
 
   private acquireShared(): void {
+    publishHeld(1);
     for (;;) {
       const seen = this.attempt('shared');
       if (seen === ACQUIRED) return;
@@ -160,6 +179,7 @@ export class LWLock {
   }
 
   private acquireExclusive(): void {
+    publishHeld(1);
     if (this.tryExclusiveFromIdle()) return;
     Atomics.add(this.i32, this.state, LW_WRITER_ONE);
     for (;;) {

@@ -46,6 +46,7 @@ export class PmSignal {
   /** Host: it is gone for good; every worker waiting on a latch sees WL_POSTMASTER_DEATH. */
   declareDeath(): void {
     Atomics.store(this.i32, H_PM_DEATH, 1);
+    Atomics.notify(this.i32, H_PM_DEATH);
     for (let slot = 0; slot < this.procs.seg.layout.totalSlots; slot++) this.procs.latch(slot).wakeWaiters();
   }
 

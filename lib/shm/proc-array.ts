@@ -5,6 +5,8 @@
  *   P_LATCH          the worker's process latch (MyLatch)
  *   P_INTERRUPTS     pending "signals": the host ORs a bit in, then sets the latch; the owner
  *                    clears bits as it services them (procsignal.c, without the signal)
+ *   P_STOP_REASON    why the host sent the pending SIGTERM (STOP_REASON_* in layout.ts)
+ *   P_LWLOCK_HAZARD, P_ATTACHMENTS, P_CRIT_SECTION  what a hard stop would leave half-done
  *   P_PMCHILD_STATE  the dead-man switch (pmsignal.c): ASSIGNED by the host at launch,
  *                    ACTIVE by the worker when it starts using shared state, back to
  *                    ASSIGNED on its orderly exit path. A thread that ends while ACTIVE
@@ -12,7 +14,9 @@
  *
  * An entry belongs to the slot, and so to whichever thread runs that slot's worker now.
  */
-import { P_INTERRUPTS, P_LATCH, P_LATCH_WAITS, P_PMCHILD_STATE, procIndex, H_PM_LATCH } from './layout.js';
+import {
+  H_PM_LATCH, P_ATTACHMENTS, P_CRIT_SECTION, P_INTERRUPTS, P_LATCH, P_LATCH_WAITS, P_LWLOCK_HAZARD, P_PMCHILD_STATE, P_STOP_REASON, procIndex,
+} from './layout.js';
 import { Latch } from './latch.js';
 import type { Segment } from './segment.js';
 
@@ -69,9 +73,36 @@ export class ProcArray {
     Atomics.store(this.seg.i32, procIndex(this.seg.layout, slot) + P_PMCHILD_STATE, state);
   }
 
-  /** A fresh life for the slot's proc entry: no stale interrupts, latch clear. */
+  /** Host: why the SIGTERM it is about to raise was sent; store before the signal bit. */
+  setStopReason(slot: number, reason: number): void {
+    Atomics.store(this.seg.i32, procIndex(this.seg.layout, slot) + P_STOP_REASON, reason);
+  }
+
+  stopReason(slot: number): number {
+    return Atomics.load(this.seg.i32, procIndex(this.seg.layout, slot) + P_STOP_REASON);
+  }
+
+  /**
+   * Host, after the slot's thread is gone: would a hard stop have left shared state half
+   * done? True while it held or waited for an LWLock, had queues or dsm segments attached,
+   * or was inside a critical section.
+   */
+  hazardous(slot: number): boolean {
+    const base = procIndex(this.seg.layout, slot);
+    const i32 = this.seg.i32;
+    return Atomics.load(i32, base + P_LWLOCK_HAZARD) !== 0 || Atomics.load(i32, base + P_ATTACHMENTS) !== 0 || Atomics.load(i32, base + P_CRIT_SECTION) !== 0;
+  }
+
+  /** The owner's hazard words, for plain stores (layout.ts, P_LWLOCK_HAZARD). */
+  hazardIndex(slot: number): { lwlocks: number; attachments: number; critSection: number } {
+    const base = procIndex(this.seg.layout, slot);
+    return { lwlocks: base + P_LWLOCK_HAZARD, attachments: base + P_ATTACHMENTS, critSection: base + P_CRIT_SECTION };
+  }
+
+  /** A fresh life for the slot's proc entry: no stale interrupts, reasons or hazards, latch clear. */
   resetForLaunch(slot: number, state: number): void {
     const base = procIndex(this.seg.layout, slot);
+    for (const f of [P_STOP_REASON, P_LWLOCK_HAZARD, P_ATTACHMENTS, P_CRIT_SECTION]) Atomics.store(this.seg.i32, base + f, 0);
     Atomics.store(this.seg.i32, base + P_INTERRUPTS, 0);
     Atomics.store(this.seg.i32, base + P_LATCH, 0);
     Atomics.store(this.seg.i32, base + P_PMCHILD_STATE, state);

@@ -125,6 +125,8 @@ export interface ShmMqEndpoint {
   latchOf(procNumber: number): Latch;
   /** CHECK_FOR_INTERRUPTS, run after every latch reset inside a wait. */
   checkForInterrupts?(): void;
+  /** Told +1 when a handle attaches through this endpoint and -1 when it detaches (a worker counts its attachments). */
+  attached?(delta: 1 | -1): void;
 }
 
 export interface ShmMqAttachOptions {
@@ -252,6 +254,7 @@ export class ShmMq {
     }
     const bit = role === 'sender' ? HANDLE_SENDER : HANDLE_RECEIVER;
     if (Atomics.or(this.i32, MQ_I32_HANDLES, bit) & bit) throw new MqAlreadyAttachedError(`the ${role} end of this queue already has a handle`);
+    me.attached?.(1);
     return new ShmMqHandle(this, role, me, opts.counterpartyAlive ?? null);
   }
 
@@ -424,6 +427,7 @@ export class ShmMqHandle {
     Atomics.store(this.i32, MQ_I32_DETACHED, 1);
     const peer = Atomics.load(this.i32, this.role === 'sender' ? MQ_I32_RECEIVER : MQ_I32_SENDER);
     if (peer !== MQ_NO_PROC) this.me.latchOf(peer).set();
+    this.me.attached?.(-1);
   }
 
   // ---- sending ------------------------------------------------------------------------

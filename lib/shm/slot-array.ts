@@ -14,7 +14,8 @@ import type { BackgroundWorkerEntry, BgWorkerStartTime, WorkerResourceLimits } f
 import {
   S64_GENERATION, SB_ARG, SB_EXTRA, SB_FUNCTION, SB_LIBRARY, SB_NAME, SB_TYPE, S_ARG_LEN, S_EXTRA_LEN, S_FLAGS,
   S_FUNCTION_LEN, S_IN_USE, S_LIBRARY_LEN, S_NAME_LEN, S_NOTIFY_PID, S_PID, S_RESTART_TIME, S_START_TIME,
-  S_RL_CODE_RANGE, S_RL_OLD_GEN, S_RL_STACK, S_RL_YOUNG_GEN, S_TERMINATE, S_TYPE_LEN, slotOffset,
+  S_RL_CODE_RANGE, S_RL_OLD_GEN, S_RL_STACK, S_RL_YOUNG_GEN, S_TERMINATE, S_TYPE_LEN, slotOffset, S_OPTIONS, S_MAX_RUNTIME_MS,
+  OPT_READY_DECLARED,
 } from './layout.js';
 import type { Segment } from './segment.js';
 
@@ -84,6 +85,8 @@ export class BackgroundWorkerArray {
     i32[this.i(n, S_RL_YOUNG_GEN)] = rl.maxYoungGenerationSizeMb ?? 0;
     i32[this.i(n, S_RL_CODE_RANGE)] = rl.codeRangeSizeMb ?? 0;
     i32[this.i(n, S_RL_STACK)] = rl.stackSizeMb ?? 0;
+    i32[this.i(n, S_OPTIONS)] = entry.readiness === 'declared' ? OPT_READY_DECLARED : 0;
+    i32[this.i(n, S_MAX_RUNTIME_MS)] = entry.maxRuntimeMs;
     Atomics.store(i32, this.i(n, S_TERMINATE), 0);
     Atomics.store(i32, this.i(n, S_PID), pid);
   }
@@ -128,6 +131,8 @@ export class BackgroundWorkerArray {
       notifyPid: i32[this.i(n, S_NOTIFY_PID)]!,
       extra: this.seg.u8.slice(base + SB_EXTRA, base + SB_EXTRA + extraLen),
       resourceLimits: this.resourceLimits(n),
+      maxRuntimeMs: Math.max(0, i32[this.i(n, S_MAX_RUNTIME_MS)]!),
+      readiness: i32[this.i(n, S_OPTIONS)]! & OPT_READY_DECLARED ? 'declared' : 'entry',
     };
     return { entry, mainArg: this.seg.u8.slice(base + SB_ARG, base + SB_ARG + argLen) };
   }

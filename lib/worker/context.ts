@@ -21,7 +21,9 @@ import { currentClient, initializeConnection, reportActivity, transaction } from
 import { dsmAttach, dsmCreate } from './dsm.js';
 import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
 import { WorkerBackgroundWorkerHandle } from './handle.js';
-import { checkForInterrupts, interruptPending, setSignalHandler, terminationSignal, type CatchableSignal } from './interrupts.js';
+import { checkForInterrupts, interruptPending, setSignalHandler, stopReason, terminationSignal, type CatchableSignal, type StopReason } from './interrupts.js';
+import { attachmentsChanged, criticalSection } from './hazards.js';
+import { declareReady } from './readiness.js';
 import { workerLog } from './log.js';
 import { getMyProc, sharedState } from './my-proc.js';
 import { onProcExit } from './proc-exit.js';
@@ -47,7 +49,12 @@ export class WorkerContext<A = unknown> {
   readonly pid = threadId;
   readonly slot: number;
   readonly latch: WorkerLatch;
-  /** Aborted when a SIGTERM is taken by the default handler; hand it to fetch, pg, timers. */
+  /**
+   * Aborted when the worker must stop — the default SIGTERM action (terminate, shutdown),
+   * its maxRuntimeMs deadline, or the host's death — with a BgwError whose `stop` says
+   * which (ctx.stopReason). Hand it to fetch, timers and the like; queries on ctx.db are
+   * cancelled by it.
+   */
   readonly signal: AbortSignal = terminationSignal;
   readonly log: Logger = workerLog;
 
@@ -64,6 +71,29 @@ export class WorkerContext<A = unknown> {
       wait: waitLatch,
       waitAsync: waitLatchAsync,
     };
+  }
+
+  /** Why `signal` aborted: 'terminate', 'shutdown', 'deadline' or 'host_death'; null while it has not. */
+  get stopReason(): StopReason | null {
+    return stopReason();
+  }
+
+  /**
+   * Beyond PostgreSQL: declare this worker ready (systemd's READY=1) for a registration
+   * with readiness 'declared'; the host's handle.waitForReady() and 'ready' event follow.
+   * Idempotent; a no-op for readiness 'entry', which is ready as its entry begins.
+   */
+  ready(): void {
+    declareReady();
+  }
+
+  /**
+   * START_CRIT_SECTION around `fn` (sync or async): interrupts are held off inside, and a
+   * hard stop inside one is a crash (hazards.ts), so shared state written here is either
+   * completed or rebuilt by the crash-restart cycle, never left half-written.
+   */
+  criticalSection<T>(fn: () => T): T {
+    return criticalSection(fn);
   }
 
   /** CHECK_FOR_INTERRUPTS(): throws AdminShutdownError after a SIGTERM with no handler. */
@@ -132,7 +162,7 @@ export class WorkerContext<A = unknown> {
   mqEndpoint(): ShmMqEndpoint {
     const p = getMyProc();
     sharedState('mqEndpoint()');
-    return { procNumber: p.slot, latch: p.latch, latchOf: (n) => p.procs.latch(n), checkForInterrupts };
+    return { procNumber: p.slot, latch: p.latch, latchOf: (n) => p.procs.latch(n), checkForInterrupts, attached: attachmentsChanged };
   }
 
   /**

@@ -13,12 +13,17 @@
  *   backend, so nothing half-done is committed.
  * - The client's application_name is "bgworker: <name>", and `transaction` reports its
  *   activity to the host's activity list (pgstat_report_activity).
+ * - When the worker's abort signal fires (terminate, shutdown, its deadline, host death;
+ *   interrupts.ts) a query running on the connection is cancelled, as a backend's
+ *   statement is by a cancel request: another short connection sends pg_cancel_backend for
+ *   this client's backend, and the query rejects with SQLSTATE 57014 (query_canceled).
  *
  * The bypass flags of PostgreSQL's connection functions (ALLOWCONN, ROLELOGINCHECK) have no
  * meaning for an ordinary client: the server's checks apply to every worker.
  */
 import { DbAlreadyConnectedError, DbConnectFailedError, DbConnectionLostError, DbNotConnectedError, DbNotRequestedError } from '../errors.js';
-import { clientConfig, connectClient, type DatabaseSettings, type PgClient } from '../pg/connect.js';
+import { clientConfig, connectClient, type DatabaseSettings, type PgClient, type PgClientConfig } from '../pg/connect.js';
+import { terminationSignal } from './interrupts.js';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
 import { getMyProc } from './my-proc.js';
 import { onProcExit, procExit } from './proc-exit.js';
@@ -45,10 +50,30 @@ export async function initializeConnection(settings: DatabaseSettings = {}): Pro
     throw new DbConnectFailedError(`background worker "${p.entry.name}" could not connect: ${(cause as Error).message}`, { cause });
   }
   c.on('error', (err) => procExit(1, new DbConnectionLostError(`lost the database connection: ${err.message}`, { cause: err })));
+  cancelOnAbort(c, clientConfig(p.database, settings, `bgworker: ${p.entry.name} (cancel)`));
   onProcExit(() => void c.end().catch(() => undefined));
   client = c;
   reportActivity('idle');
   return c;
+}
+
+/** Cancel whatever `c` is running once the worker's abort signal fires. */
+function cancelOnAbort(c: PgClient, config: PgClientConfig): void {
+  const cancel = (): void => {
+    const pid = (c as unknown as { processID: number | null }).processID;
+    if (pid === null) return;
+    void connectClient(config)
+      .then(async (k) => {
+        try {
+          await k.query('SELECT pg_cancel_backend($1)', [pid]);
+        } finally {
+          await k.end();
+        }
+      })
+      .catch(() => undefined);
+  };
+  if (terminationSignal.aborted) cancel();
+  else terminationSignal.addEventListener('abort', cancel, { once: true });
 }
 
 export function currentClient(): PgClient {

@@ -5,7 +5,8 @@
  *   1. spare: attach the segment, preload the modules the host names (its
  *      shared_preload_libraries, so a launch does not pay for loading), post `ready`;
  *   2. `launch`: take the slot, flip the dead-man switch to ACTIVE, import the module,
- *      find the export, call it with signals held until its first synchronous lines ran;
+ *      find the export, call it with signals held until its first synchronous lines ran
+ *      (a worker whose readiness is 'entry' is declared ready just before);
  *   3. exit: the entry resolved → exit 0; it threw → log, exit 1 (the ERROR/FATAL path).
  *
  * Exits go through proc-exit.ts, the orderly path. Everything else (an uncaught error
@@ -20,10 +21,12 @@ import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
 import { WorkerContext } from './context.js';
-import { serviceSignals, unblockSignals } from './interrupts.js';
+import { serviceSignals, unblockSignals, watchForHostDeath } from './interrupts.js';
 import { workerLog } from './log.js';
 import { hasMyProc, setMyProc } from './my-proc.js';
 import { procExit } from './proc-exit.js';
+import { declareReady } from './readiness.js';
+import { publishHazards } from './hazards.js';
 import { onHostReply, postToHost } from './to-host.js';
 import { setExitOnPmDeath } from './wait-latch.js';
 
@@ -42,6 +45,8 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
   procs.setChildState(m.slot, PM_CHILD_ACTIVE);
   setMyProc({ slot: m.slot, entry: m.entry, database: data.database, seg, procs, pmSignal, latch: procs.latch(m.slot) });
   setExitOnPmDeath(() => procExit(1));
+  publishHazards(procs, m.slot);
+  watchForHostDeath(seg, pmSignal);
   try {
     const mod = (await import(m.entry.libraryName)) as Record<string, unknown>;
     const fn = mod[m.entry.functionName];
@@ -52,6 +57,7 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
     }
     const ctx = new WorkerContext(m.mainArg);
     unblockSignals();
+    if (m.entry.readiness === 'entry') declareReady();
     const result: unknown = fn(ctx);
     serviceSignals();
     await result;

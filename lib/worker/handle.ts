@@ -29,6 +29,15 @@ export class WorkerBackgroundWorkerHandle {
     return bgwLock.with('shared', () => readStatus(array, this));
   }
 
+  /**
+   * SetLatch(&proc->procLatch) of the worker this handle names. A stale handle sets
+   * nothing; one that goes stale between the check and the set costs its new owner a
+   * spurious wake-up at most, which every latch loop allows.
+   */
+  setLatch(): void {
+    if (this.status().status === BgwHandleStatus.Started) getMyProc().procs.latch(this.slot).set();
+  }
+
   /** TerminateBackgroundWorker: idempotent; a stale handle has no effect. */
   terminate(): void {
     const { array, bgwLock } = sharedState('a worker handle');

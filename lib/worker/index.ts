@@ -7,7 +7,7 @@
 export { WorkerContext } from './context.js';
 export type { WorkerLatch } from './context.js';
 export { WorkerBackgroundWorkerHandle } from './handle.js';
-export type { CatchableSignal } from './interrupts.js';
+export type { CatchableSignal, StopReason } from './interrupts.js';
 export {
   WL_LATCH_SET, WL_SOCKET_READABLE, WL_SOCKET_WRITEABLE, WL_TIMEOUT, WL_POSTMASTER_DEATH, WL_EXIT_ON_PM_DEATH,
 } from './wait-latch.js';

@@ -20,15 +20,30 @@
  * a latch wait, installing a handler — and the event loop cannot run before the entry's
  * first synchronous lines have, so a worker that installs handlers there receives a
  * terminate that arrived while its module was loading. Interrupts are held off while the
- * thread holds an LWLock.
+ * thread holds an LWLock or is inside a critical section (hazards.ts).
+ *
+ * The worker's AbortSignal (ctx.signal) is how awaited I/O learns that the worker must stop:
+ * it aborts when the default SIGTERM action runs, when a SIGTERM comes for the worker's
+ * deadline (maxRuntimeMs) even if it installed a handler, and when the host dies (watched
+ * with a waitAsync on the death word that does not keep the thread alive). Its reason is a
+ * BgwError whose `stop` says why: 'terminate' (its handle), 'shutdown' (the host's),
+ * 'deadline' or 'host_death'; the host names the first two and the deadline in the slot's
+ * P_STOP_REASON before it raises SIGTERM.
  */
-import { AdminShutdownError, QueryCanceledError } from '../errors.js';
+import { AdminShutdownError, DeadlineExceededError, PostmasterDeathError, QueryCanceledError } from '../errors.js';
+import { H_PM_DEATH, STOP_REASON_DEADLINE, STOP_REASON_SHUTDOWN } from '../shm/layout.js';
 import { heldLWLockCount } from '../shm/lwlock.js';
+import type { PmSignal } from '../shm/pm-signal.js';
+import type { Segment } from '../shm/segment.js';
 import { SIGHUP_PENDING, SIGINT_PENDING, SIGNAL_BITS, SIGQUIT_PENDING, SIGTERM_PENDING, type SignalName } from '../shm/proc-array.js';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
+import { inCriticalSection } from './hazards.js';
 import { getMyProc } from './my-proc.js';
 
 export type CatchableSignal = Exclude<SignalName, 'SIGQUIT'>;
+
+/** Why ctx.signal aborted (its reason's `stop`). */
+export type StopReason = 'terminate' | 'shutdown' | 'deadline' | 'host_death';
 
 const handlers = new Map<CatchableSignal, () => void>();
 const controller = new AbortController();
@@ -64,10 +79,13 @@ export function serviceSignals(): void {
 }
 
 function deliverTerm(): void {
+  const p = getMyProc();
+  const deadline = p.procs.stopReason(p.slot) === STOP_REASON_DEADLINE;
+  if (deadline) abortWith(deadlineExceeded());
   const h = handlers.get('SIGTERM');
   if (h) return h();
   procDiePending = true;
-  if (!controller.signal.aborted) controller.abort(adminShutdown());
+  abortWith(deadline ? deadlineExceeded() : adminShutdown());
   // `die` sets the latch itself: a SIGTERM held while signals were blocked must still wake
   // a wait that began after the sender's own SetLatch was consumed.
   getMyProc().latch.set();
@@ -81,8 +99,39 @@ function deliverInt(flags: number): void {
   getMyProc().latch.set();
 }
 
-function adminShutdown(): AdminShutdownError {
-  return new AdminShutdownError(`terminating background worker "${getMyProc().entry.type}" due to administrator command`);
+function abortWith(reason: Error & { stop: StopReason }): void {
+  if (!controller.signal.aborted) controller.abort(reason);
+}
+
+function adminShutdown(): AdminShutdownError & { stop: StopReason } {
+  const p = getMyProc();
+  const stop: StopReason = p.procs.stopReason(p.slot) === STOP_REASON_SHUTDOWN ? 'shutdown' : 'terminate';
+  return Object.assign(new AdminShutdownError(`terminating background worker "${p.entry.type}" due to administrator command`), { stop });
+}
+
+function deadlineExceeded(): DeadlineExceededError & { stop: StopReason } {
+  const p = getMyProc();
+  const e = new DeadlineExceededError(`background worker "${p.entry.name}" reached its maxRuntimeMs (${p.entry.maxRuntimeMs} ms)`);
+  return Object.assign(e, { stop: 'deadline' as const });
+}
+
+/** Why ctx.signal aborted, or null while it has not. */
+export function stopReason(): StopReason | null {
+  const r = controller.signal.reason as { stop?: StopReason } | undefined;
+  return controller.signal.aborted ? (r?.stop ?? null) : null;
+}
+
+/**
+ * Abort ctx.signal when the host dies. The wait is a plain Atomics.waitAsync: it must not
+ * keep the thread alive (keep-alive.ts would), since a worker that finished its work exits
+ * whether the host lives or not.
+ */
+export function watchForHostDeath(seg: Segment, pmSignal: PmSignal): void {
+  const onDeath = (): void => abortWith(Object.assign(new PostmasterDeathError('the host has died; this worker should end'), { stop: 'host_death' as const }));
+  if (pmSignal.isDead()) return onDeath();
+  const w = Atomics.waitAsync(seg.i32, H_PM_DEATH, 0);
+  if (!w.async) return onDeath();
+  void w.value.then(() => (pmSignal.isDead() ? onDeath() : watchForHostDeath(seg, pmSignal)));
 }
 
 /** True when checkForInterrupts() would throw. */
@@ -94,8 +143,11 @@ export function interruptPending(): boolean {
 /** CHECK_FOR_INTERRUPTS(). */
 export function checkForInterrupts(): void {
   serviceSignals();
-  if (heldLWLockCount() > 0) return;
-  if (procDiePending) throw adminShutdown();
+  if (heldLWLockCount() > 0 || inCriticalSection()) return;
+  if (procDiePending) {
+    const p = getMyProc();
+    throw p.procs.stopReason(p.slot) === STOP_REASON_DEADLINE ? deadlineExceeded() : adminShutdown();
+  }
   if (queryCancelPending) {
     queryCancelPending = false;
     throw new QueryCanceledError('canceling statement due to user request');
