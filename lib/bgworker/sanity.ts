@@ -8,7 +8,8 @@
  * so a rejected registration leaves the slot array untouched.
  *
  * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long
- * rather than sanitised or truncated; BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics);
+ * rather than sanitised or truncated; BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics),
+ * except that a database connection needs it, as in 9.4–14;
  * the module is checked to exist at registration, while a missing export can only be seen
  * by loading the module and is reported by the worker at start, as PostgreSQL does.
  */
@@ -25,7 +26,7 @@ import {
   StaticNotifyError,
 } from '../errors.js';
 import {
-  BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS,
+  BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS, BGWORKER_SHMEM_ACCESS,
   BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type WorkerResourceLimits,
 } from '../types.js';
 
@@ -86,6 +87,10 @@ function checkPostgresRules(flags: number, startTime: number, restartTime: numbe
   }
   if (!Object.values(BgWorkerStartTime).includes(startTime as BgWorkerStartTime)) {
     throw new InvalidStartTimeError(`${prefix}invalid start time ${String(startTime)}; use BgWorkerStartTime`);
+  }
+  // PostgreSQL 9.4–14's first check; 15+ refuses every worker without shared memory (docs/semantics.md §1.3).
+  if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION && !(flags & BGWORKER_SHMEM_ACCESS)) {
+    throw new InvalidFlagsError(`${prefix}must attach to shared memory in order to request a database connection; add BGWORKER_SHMEM_ACCESS`);
   }
   if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION && startTime === BgWorkerStartTime.PostmasterStart) {
     throw new InvalidFlagsError(`${prefix}cannot request database access if starting at postmaster start`);

@@ -22,6 +22,7 @@ const invalid: Array<[string, Partial<BackgroundWorker> & Record<string, unknown
   ['unknown module', { module: '/nonexistent/worker.js' }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['module not a file URL', { module: new URL('https://example.com/w.js') }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['unknown flag bits', { flags: 0x100 }, 'BGW_ERR_INVALID_FLAGS'],
+  ['database connection without shared memory access (checklist 1)', { flags: BGWORKER_BACKEND_DATABASE_CONNECTION }, 'BGW_ERR_INVALID_FLAGS'],
   [
     'database connection at postmaster start (checklist 2)',
     { flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, startTime: BgWorkerStartTime.PostmasterStart },
@@ -171,4 +172,16 @@ t.test('host options are validated', async (t) => {
   t.throws(() => new Postmaster({ shmem: { a: -1 } }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ locks: ['a', 'a'] }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ preload: ['/nonexistent.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND' });
+});
+
+t.test('database access without shared memory is refused first, in PostgreSQL\'s order (docs/semantics.md §1.5)', async (t) => {
+  const pm = makeHost(t);
+  const flags = BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE;
+  for (const startTime of [BgWorkerStartTime.PostmasterStart, BgWorkerStartTime.ConsistentState]) {
+    t.throws(() => pm.registerBackgroundWorker({ ...ok, flags, startTime }), {
+      code: 'BGW_ERR_INVALID_FLAGS',
+      message: /^background worker "w": must attach to shared memory in order to request a database connection/,
+    }, `start time ${startTime}`);
+  }
+  pm.registerBackgroundWorker({ ...ok, flags: BGWORKER_SHMEM_ACCESS | flags });
 });

@@ -50,6 +50,7 @@ function flagsAndTimesCodes(w: Record<string, unknown>): string[] {
   if (!restartOk) codes.push('BGW_ERR_INVALID_RESTART_INTERVAL');
   if (!flagsOk) return codes;
   const f = flags as number;
+  if (f & BGWORKER_BACKEND_DATABASE_CONNECTION && !(f & BGWORKER_SHMEM_ACCESS)) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_BACKEND_DATABASE_CONNECTION && start === 0) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_INTERRUPTIBLE && !(f & BGWORKER_BACKEND_DATABASE_CONNECTION)) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_CLASS_PARALLEL && restartOk && restart !== -1) codes.push('BGW_ERR_PARALLEL_RESTART');
