@@ -364,3 +364,9 @@ export class TocDuplicateKeyError extends BgwError {
   static readonly meaning = 'A table-of-contents key was inserted twice.';
   declare readonly code: typeof TocDuplicateKeyError.code;
 }
+
+export class InvalidNameError extends BgwError {
+  static readonly code = 'BGW_ERR_INVALID_NAME';
+  static readonly meaning = 'A name, type or function name contains control characters.';
+  declare readonly code: typeof InvalidNameError.code;
+}

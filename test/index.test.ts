@@ -100,6 +100,7 @@ const ERRORS = [
   'FunctionNotFoundError',
   'HostLatchesExhaustedError',
   'InvalidFlagsError',
+  'InvalidNameError',
   'InvalidOptionError',
   'InvalidRegistrationError',
   'InvalidResourceLimitsError',

@@ -7,11 +7,12 @@
  * `background worker "<name>": ` prefix. Nothing is written anywhere before this returns,
  * so a rejected registration leaves the slot array untouched.
  *
- * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long
- * rather than sanitised or truncated; BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics),
- * except that a database connection needs it, as in 9.4–14;
- * the module is checked to exist at registration, while a missing export can only be seen
- * by loading the module and is reported by the worker at start, as PostgreSQL does.
+ * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long or
+ * when they hold control characters (printable.ts), rather than sanitised or truncated;
+ * BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics), except that a database connection
+ * needs it, as in 9.4–14; the module is checked to exist at registration, while a missing
+ * export can only be seen by loading the module and is reported by the worker at start, as
+ * PostgreSQL does.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,10 +22,11 @@ import {
   BGW_EXTRALEN, BGW_MAXLEN, BGW_MAX_RESTART_TIME, BGW_NEVER_RESTART, MAXPGPATH, NO_NOTIFY_PID,
 } from '../constants.js';
 import {
-  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidRegistrationError, InvalidResourceLimitsError, InvalidRestartIntervalError,
-  InvalidStartTimeError, MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError, ParallelRestartError,
-  StaticNotifyError,
+  ExtraTooLongError, InvalidFlagsError, InvalidNameError, InvalidOptionError, InvalidRegistrationError, InvalidResourceLimitsError,
+  InvalidRestartIntervalError, InvalidStartTimeError, MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError,
+  ParallelRestartError, StaticNotifyError,
 } from '../errors.js';
+import { hasControlCharacters, printable } from '../printable.js';
 import {
   BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS, BGWORKER_SHMEM_ACCESS,
   BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type WorkerResourceLimits,
@@ -71,6 +73,12 @@ export function sanityCheckBackgroundWorker(w: BackgroundWorker, ctx: SanityCont
 function checkName(v: unknown, field: string, prefix: string): string {
   if (typeof v !== 'string' || v.length === 0) {
     throw new NameTooLongError(`${prefix}${field} must be a non-empty string`);
+  }
+  if (hasControlCharacters(v)) {
+    // Shown escaped: the point of the refusal is that these never reach a terminal raw.
+    throw new InvalidNameError(
+      `${prefix || 'background worker '}${field} "${printable(v)}" contains control characters; use printable text (no escapes, newlines or other control characters)`,
+    );
   }
   const bytes = utf8.encode(v).length;
   if (bytes > BGW_MAXLEN - 1) {

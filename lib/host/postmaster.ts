@@ -44,6 +44,7 @@ import { InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDo
 import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgworker/sanity.js';
 import type { Listener } from '../pg/listen.js';
+import { printable } from '../printable.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
 import { SIGHUP_PENDING, SIGTERM_PENDING } from '../shm/proc-array.js';
@@ -136,7 +137,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
    */
   registerBackgroundWorker<A>(w: BackgroundWorker<A>): void {
     if (this.state !== 'init') {
-      throw new StaticAfterStartError(`cannot register background worker "${w?.name}" after start(); use registerDynamicBackgroundWorker()`);
+      throw new StaticAfterStartError(`cannot register background worker "${printable(String(w?.name))}" after start(); use registerDynamicBackgroundWorker()`);
     }
     const reg = sanityCheckBackgroundWorker(w, { dynamic: false, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
     if (this.statics.length >= this.opts.maxWorkerProcesses) {

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BGW_NEVER_RESTART } from '../../dist/lib/index.js';
 import { hasLine, jsonLines, runCli, writeConfig } from '../helpers/cli.js';
+import { within } from '../helpers/deadline.js';
 import { fixture } from '../helpers/host.js';
 
 const reloader = { name: 'reloader', module: fixture('log-on-sighup'), flags: ['BGWORKER_SHMEM_ACCESS'], restartTime: 5 };
@@ -93,4 +94,29 @@ t.test('usage and config errors exit 2 with the error code on stderr', async (t)
     t.equal(await cli.exited, 2, code);
     t.match(cli.stderr(), new RegExp(`^bgworker: .*\\(${code}\\)`));
   }
+});
+
+/** An OSC title change, a screen clear, an 8-bit CSI, a line separator and a forged log line. */
+const HOSTILE = '\u001b]0;pwned\u0007\u001b[2J\u009b31m\u2028x\nINFO  forged';
+const ESCAPED = '\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u2028x\\nINFO  forged';
+const hostile = { name: 'hostile', module: fixture('hostile-text'), restartTime: 3600, mainArg: { text: HOSTILE } };
+
+t.test('the table view escapes what workers log and the errors they exit with', async (t) => {
+  const cli = runCli(t, ['--output', 'table', '--interval', '0.05', writeConfig(t.testdir(), { ...base, workers: [hostile] })]);
+  await within(cli.waitFor((s) => s.includes(`error (1): exit ${ESCAPED}`) && s.includes(`[hostile] log ${ESCAPED}`)), 'the table to show the exit and the log line');
+  cli.child.kill('SIGINT');
+  t.equal(await within(cli.exited, 'the CLI to exit after SIGINT'), 0);
+  const screens = cli.stdout().replaceAll('\u001b[H\u001b[2J', '');
+  t.notMatch(screens, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/, 'no control character but newline, besides the view\'s own screen clear');
+  t.notMatch(screens, /^INFO +forged/m, 'no forged log line');
+});
+
+t.test('the JSON view keeps the text exact and escapes what JSON.stringify leaves raw', async (t) => {
+  const cli = runCli(t, ['--output', 'json', writeConfig(t.testdir(), { ...base, workers: [hostile] })]);
+  await within(cli.waitFor(hasLine({ event: 'stopped', name: 'hostile' })), 'the hostile worker to stop');
+  cli.child.kill('SIGINT');
+  t.equal(await within(cli.exited, 'the CLI to exit after SIGINT'), 0);
+  t.notMatch(cli.stdout(), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/, 'C0, DEL, C1 and the separators are all \\u escapes');
+  t.ok(hasLine({ msg: `log ${HOSTILE}`, worker: 'hostile' })(cli.stdout()), 'and the line parses back to the exact text');
+  t.match(stoppedOf(cli.stdout(), 'hostile'), { lastExit: { error: { message: `exit ${HOSTILE}` } } });
 });

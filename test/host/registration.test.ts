@@ -17,6 +17,14 @@ const invalid: Array<[string, Partial<BackgroundWorker> & Record<string, unknown
   ['empty name', { name: '' }, 'BGW_ERR_NAME_TOO_LONG'],
   ['type too long', { type: 't'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
   ['function name too long', { function: 'f'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['name with an escape sequence', { name: 'evil\u001b[2J' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with NUL', { name: 'a\0b' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a newline', { name: 'line\nforged log line' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with DEL', { name: 'a\u007f' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a C1 control (CSI)', { name: 'a\u009b2J' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a line separator', { name: 'a\u2028b' }, 'BGW_ERR_INVALID_NAME'],
+  ['type with a carriage return', { type: 'ok\rforged' }, 'BGW_ERR_INVALID_NAME'],
+  ['function name with a tab', { function: 'ma\tin' }, 'BGW_ERR_INVALID_NAME'],
   ['extra too long', { extra: new Uint8Array(129) }, 'BGW_ERR_EXTRA_TOO_LONG'],
   ['extra not bytes', { extra: [1, 2] as unknown as Uint8Array }, 'BGW_ERR_EXTRA_TOO_LONG'],
   ['unknown module', { module: '/nonexistent/worker.js' }, 'BGW_ERR_MODULE_NOT_FOUND'],
@@ -172,6 +180,21 @@ t.test('host options are validated', async (t) => {
   t.throws(() => new Postmaster({ shmem: { a: -1 } }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ locks: ['a', 'a'] }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ preload: ['/nonexistent.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND' });
+});
+
+t.test("names are refused with BGW_ERR_INVALID_NAME for control characters, and the message shows them escaped", async (t) => {
+  const pm = makeHost(t);
+  for (const [field, value] of [['name', 'evil\u001b[2J'], ['type', 'a\nb'], ['function', 'x\u009by']] as const) {
+    const err = t.throws(() => pm.registerBackgroundWorker({ ...ok, [field]: value }), { code: 'BGW_ERR_INVALID_NAME' }, field) as Error;
+    t.notMatch(err.message, /[\u0000-\u001f\u007f-\u009f]/, `${field}: no raw control character in the message`);
+    t.match(err.message, new RegExp(`${field}.*control characters`), `${field}: the message names the field and the problem`);
+  }
+  t.match(
+    (t.throws(() => pm.registerBackgroundWorker({ ...ok, name: 'evil\u001b[2J' })) as Error).message,
+    /"evil\\x1b\[2J"/,
+    'the name is quoted with its escape written out',
+  );
+  pm.registerBackgroundWorker({ ...ok, name: 'ünïcödé names 🚀 stay valid' });
 });
 
 t.test('database access without shared memory is refused first, in PostgreSQL\'s order (docs/semantics.md §1.5)', async (t) => {
