@@ -127,7 +127,7 @@ export class ParallelRestartError extends BgwError {
 
 export class ModuleNotFoundError extends BgwError {
   static readonly code = 'BGW_ERR_MODULE_NOT_FOUND';
-  static readonly meaning = 'The worker module does not exist or its path is too long.';
+  static readonly meaning = 'The worker module does not exist, is not a regular file, or its path is too long.';
   declare readonly code: typeof ModuleNotFoundError.code;
 }
 

@@ -10,11 +10,11 @@
  * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long or
  * when they hold control characters (printable.ts), rather than sanitised or truncated;
  * BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics), except that a database connection
- * needs it, as in 9.4–14; the module is checked to exist at registration, while a missing
- * export can only be seen by loading the module and is reported by the worker at start, as
- * PostgreSQL does.
+ * needs it, as in 9.4–14; the module is checked to be an existing file at registration,
+ * while a missing export can only be seen by loading the module and is reported by the
+ * worker at start, as PostgreSQL does.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
@@ -128,10 +128,25 @@ function resolveModule(m: unknown, prefix: string): string {
   if (utf8.encode(url.href).length > MAXPGPATH - 1) {
     throw new ModuleNotFoundError(`${prefix}module URL is longer than ${MAXPGPATH - 1} bytes (MAXPGPATH)`);
   }
-  if (!existsSync(fileURLToPath(url))) {
-    throw new ModuleNotFoundError(`${prefix}module ${url.href} does not exist; give an absolute path or a file: URL`);
+  const kind = fileKind(fileURLToPath(url));
+  if (kind === 'missing') throw new ModuleNotFoundError(`${prefix}module ${url.href} does not exist; give an absolute path or a file: URL`);
+  if (kind === 'directory') {
+    throw new ModuleNotFoundError(`${prefix}module ${url.href} is a directory, not a file; name the module file itself (its index.js, say)`);
   }
+  if (kind === 'other') throw new ModuleNotFoundError(`${prefix}module ${url.href} is not a regular file; name the module file itself`);
   return url.href;
+}
+
+/** What is at `path`, following symbolic links; a path that cannot be looked at counts as missing. */
+function fileKind(path: string): 'file' | 'directory' | 'other' | 'missing' {
+  let stat;
+  try {
+    stat = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return 'missing'; // ENOTDIR, EACCES, ELOOP: nothing a worker could load either
+  }
+  if (!stat) return 'missing';
+  return stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other';
 }
 
 function checkExtra(extra: unknown, prefix: string): Uint8Array {

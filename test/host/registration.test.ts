@@ -3,6 +3,8 @@
  * invalid registrations (each a typed error, the slot array unchanged).
  */
 import t from 'tap';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   BGW_MAXLEN, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow, type BackgroundWorker,
@@ -29,6 +31,7 @@ const invalid: Array<[string, Partial<BackgroundWorker> & Record<string, unknown
   ['extra not bytes', { extra: [1, 2] as unknown as Uint8Array }, 'BGW_ERR_EXTRA_TOO_LONG'],
   ['unknown module', { module: '/nonexistent/worker.js' }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['module not a file URL', { module: new URL('https://example.com/w.js') }, 'BGW_ERR_MODULE_NOT_FOUND'],
+  ['module is a directory', { module: dirname(fileURLToPath(fixture('wait-for-terminate'))) }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['unknown flag bits', { flags: 0x100 }, 'BGW_ERR_INVALID_FLAGS'],
   ['database connection without shared memory access (checklist 1)', { flags: BGWORKER_BACKEND_DATABASE_CONNECTION }, 'BGW_ERR_INVALID_FLAGS'],
   [
@@ -207,4 +210,10 @@ t.test('database access without shared memory is refused first, in PostgreSQL\'s
     }, `start time ${startTime}`);
   }
   pm.registerBackgroundWorker({ ...ok, flags: BGWORKER_SHMEM_ACCESS | flags });
+});
+
+t.test('a module that is a directory is refused, saying a file is needed', async (t) => {
+  const pm = makeHost(t);
+  const dir = dirname(fileURLToPath(fixture('wait-for-terminate')));
+  t.throws(() => pm.registerBackgroundWorker({ ...ok, module: dir }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /is a directory, not a file/ });
 });
