@@ -1,0 +1,78 @@
+/**
+ * Host options that are not what they should be: each is a typed error at new Postmaster(),
+ * before any shared memory exists, with a message that names the option and what it takes.
+ */
+import t, { type Test } from 'tap';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
+import { fixture } from '../helpers/host.js';
+
+const refused = (t: Test, options: Record<string, unknown>, message: RegExp, what: string): void => {
+  t.throws(() => new Postmaster({ logger: silentLogger, ...options } as PostmasterOptions), { code: 'BGW_ERR_INVALID_OPTION', message }, what);
+};
+
+t.test('shmem regions: a size a region can have, a total the segment can have, an init that is a function', async (t) => {
+  refused(t, { shmem: { big: 2 ** 31 } }, /shmem region "big".*2147483647/, 'a region of 2^31 bytes');
+  refused(t, { shmem: { big: { size: 2 ** 40 } } }, /shmem region "big"/, 'a region of 2^40 bytes');
+  refused(t, { shmem: { a: 2 ** 31 - 1, b: 2 ** 31 - 1 } }, /shared memory segment.*\d+ bytes.*at most 2147483647/, 'regions that fit one by one but not together');
+  refused(t, { maxWorkerProcesses: 4096, mainArgBytes: 1 << 24 }, /shared memory segment.*mainArgBytes/, 'slots whose mainArg space does not fit');
+  refused(t, { shmem: { r: { size: 8, init: 'x' } } }, /shmem region "r": init must be a function/, 'an init that is a string');
+  refused(t, { shmem: [64] }, /shmem must be an object/, 'an array of sizes');
+  const pm = new Postmaster({ logger: silentLogger, shmem: { r: { size: 8, init: () => undefined }, s: 2 ** 20 } });
+  t.ok(pm, 'valid regions are accepted');
+});
+
+t.test('a logger has debug, info, warn and error functions', async (t) => {
+  refused(t, { logger: {} }, /logger must have debug, info, warn and error functions; it lacks debug, info, warn, error/, 'an empty object');
+  refused(t, { logger: { ...silentLogger, warn: 'loud' } }, /it lacks warn/, 'a method that is not a function');
+  refused(t, { logger: console.log }, /logger must have/, 'a bare function');
+  t.ok(new Postmaster({ logger: { ...silentLogger, trace() {}, child() {} } as PostmasterOptions['logger'] }), 'extra methods (pino) are fine');
+});
+
+t.test('restartIntensity: false or an object of known, non-negative whole numbers', async (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    [5, /restartIntensity must be false or an object/],
+    [true, /restartIntensity must be false or an object/],
+    [[], /restartIntensity must be false or an object/],
+    [{ maxRestart: 3 }, /unknown restartIntensity option "maxRestart"; known are maxRestarts/],
+    [{ maxRestarts: -1 }, /restartIntensity\.maxRestarts must be/],
+    [{ maxRestarts: 1.5 }, /restartIntensity\.maxRestarts must be/],
+    [{ hostMaxRestarts: Number.NaN }, /restartIntensity\.hostMaxRestarts must be/],
+    [{ withinSeconds: 0 }, /restartIntensity\.withinSeconds must be/],
+    [{ backoffBaseMs: '250' }, /restartIntensity\.backoffBaseMs must be/],
+    [{ backoffMaxMs: Infinity }, /restartIntensity\.backoffMaxMs must be/],
+  ];
+  for (const [restartIntensity, message] of cases) refused(t, { restartIntensity }, message, JSON.stringify(restartIntensity) ?? String(restartIntensity));
+  const valid: Array<PostmasterOptions['restartIntensity']> = [false, {}, { maxRestarts: 0, withinSeconds: 1, backoffBaseMs: 0 }, { maxRestarts: Infinity, hostMaxRestarts: Infinity }];
+  for (const restartIntensity of valid) {
+    t.ok(new Postmaster({ logger: silentLogger, restartIntensity }), `accepted: ${JSON.stringify(restartIntensity)}`);
+  }
+});
+
+t.test('restartAfterCrash is a boolean', async (t) => {
+  for (const restartAfterCrash of ['no', 0, null]) refused(t, { restartAfterCrash }, /restartAfterCrash must be true or false/, String(restartAfterCrash));
+  t.ok(new Postmaster({ logger: silentLogger, restartAfterCrash: false }));
+});
+
+t.test('execArgv: strings, each a flag Node accepts in NODE_OPTIONS, or the value after one', async (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    ['--import tsx', /execArgv must be an array of strings/],
+    [[3], /execArgv\[0\] must be a string/],
+    [['--bogus'], /execArgv\[0\] "--bogus" is not a Node flag that worker threads accept/],
+    [['--import=tsx', '--bogus=1'], /execArgv\[1\] "--bogus=1" is not a Node flag/],
+    [['tsx'], /execArgv\[0\] "tsx" is a value without a flag before it/],
+  ];
+  for (const [execArgv, message] of cases) refused(t, { execArgv }, message, JSON.stringify(execArgv));
+  for (const execArgv of [[], ['--import', 'tsx'], ['--import=tsx'], ['--no-warnings', '--enable-source-maps'], ['-C', 'dev']]) {
+    t.ok(new Postmaster({ logger: silentLogger, execArgv }), `accepted: ${JSON.stringify(execArgv)}`);
+  }
+});
+
+
+
+t.test('preload modules: an existing regular file', async (t) => {
+  const dir = dirname(fileURLToPath(fixture('exit-zero')));
+  t.throws(() => new Postmaster({ preload: [dir] }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /is a directory, not a file/ });
+  t.throws(() => new Postmaster({ preload: ['/nonexistent/pre.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /does not exist/ });
+});
