@@ -41,6 +41,7 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_SERVER_LOOP_SLEEP_MS, POSTMASTER_PID } from '../constants.js';
 import { InvalidOptionError, NotStartedError, PostmasterStoppedError, ShuttingDownError, StaticAfterStartError, TooManyWorkersError } from '../errors.js';
+import { checkHandleData } from '../bgworker/handle-data.js';
 import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgworker/sanity.js';
 import type { Listener } from '../pg/listen.js';
@@ -167,10 +168,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** A handle from its plain form ({slot, generation}), e.g. one a worker wrote to shared memory. */
   handleFrom(data: { slot: number; generation: bigint | string }): BackgroundWorkerHandle {
     this.assertStarted();
-    if (!Number.isInteger(data?.slot) || data.slot < 0 || data.slot >= this.opts.maxWorkerProcesses) {
-      throw new InvalidOptionError(`no slot ${String(data?.slot)}: slots are 0..${this.opts.maxWorkerProcesses - 1}`);
-    }
-    return new BackgroundWorkerHandle(this.handleHost, data.slot, BigInt(data.generation));
+    const { slot, generation } = checkHandleData(data, this.opts.maxWorkerProcesses);
+    return new BackgroundWorkerHandle(this.handleHost, slot, generation);
   }
 
   // ---------------------------------------------------------------- start

@@ -1,12 +1,13 @@
 /**
- * Host options that are not what they should be: each is a typed error at new Postmaster(),
- * before any shared memory exists, with a message that names the option and what it takes.
+ * Host options and handle data that are not what they should be: each is a typed error at
+ * the call that passed it (new Postmaster(), handleFrom()), before any shared
+ * memory exists or is read, with a message that names the option and what it takes.
  */
 import t, { type Test } from 'tap';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
-import { fixture } from '../helpers/host.js';
+import { fixture, makeHost } from '../helpers/host.js';
 
 const refused = (t: Test, options: Record<string, unknown>, message: RegExp, what: string): void => {
   t.throws(() => new Postmaster({ logger: silentLogger, ...options } as PostmasterOptions), { code: 'BGW_ERR_INVALID_OPTION', message }, what);
@@ -75,4 +76,28 @@ t.test('preload modules: an existing regular file', async (t) => {
   const dir = dirname(fileURLToPath(fixture('exit-zero')));
   t.throws(() => new Postmaster({ preload: [dir] }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /is a directory, not a file/ });
   t.throws(() => new Postmaster({ preload: ['/nonexistent/pre.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /does not exist/ });
+});
+
+t.test('handleFrom takes a slot of this host and a generation that is a non-negative 64-bit integer', async (t) => {
+  const pm = makeHost(t, { maxWorkerProcesses: 2 });
+  await pm.start();
+  const cases: Array<[unknown, RegExp]> = [
+    [{ slot: 0, generation: 'zz' }, /generation must be a non-negative integer/],
+    [{ slot: 0, generation: '1.5' }, /generation must be a non-negative integer/],
+    [{ slot: 0, generation: '' }, /generation must be a non-negative integer/],
+    [{ slot: 0, generation: -1n }, /generation must be a non-negative integer/],
+    [{ slot: 0, generation: 2n ** 63n }, /generation must be a non-negative integer/],
+    [{ slot: 0, generation: 1.5 }, /generation must be a non-negative integer/],
+    [{ slot: 0 }, /generation must be a non-negative integer/],
+    [{ slot: 2, generation: 0n }, /no slot 2: slots are 0\.\.1/],
+    [{ slot: '0', generation: 0n }, /no slot "0": slots are 0\.\.1/],
+    [null, /a handle's plain form is \{ slot, generation \}/],
+    ['0:1', /a handle's plain form is \{ slot, generation \}/],
+  ];
+  for (const [data, message] of cases) {
+    t.throws(() => pm.handleFrom(data as { slot: number; generation: bigint }), { code: 'BGW_ERR_INVALID_OPTION', message }, JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
+  }
+  for (const generation of [0n, '0', '9223372036854775807', 7]) {
+    t.equal(pm.handleFrom({ slot: 1, generation: generation as bigint }).status().status, 'stopped', `generation ${String(generation)}`);
+  }
 });

@@ -9,7 +9,9 @@ import {
   BGW_MAXLEN, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type ActivityRow, type BackgroundWorker,
 } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { fixture, makeHost, nextEvent } from '../helpers/host.js';
+import { recordingLogger } from '../helpers/log.js';
 
 const ok: BackgroundWorker = { name: 'w', module: fixture('wait-for-terminate'), flags: BGWORKER_SHMEM_ACCESS };
 
@@ -216,4 +218,23 @@ t.test('a module that is a directory is refused, saying a file is needed', async
   const pm = makeHost(t);
   const dir = dirname(fileURLToPath(fixture('wait-for-terminate')));
   t.throws(() => pm.registerBackgroundWorker({ ...ok, module: dir }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /is a directory, not a file/ });
+});
+
+t.test('bad input to the worker-side API is refused with typed errors and claims no slot', async (t) => {
+  const log = recordingLogger();
+  const pm = makeHost(t, { logger: log, maxWorkerProcesses: 4 });
+  await pm.start();
+  const seen = log.waitFor(/^refused /);
+  await pm.registerDynamicBackgroundWorker({ ...ok, name: 'refuser', module: fixture('refuse-bad-input'), mainArg: { module: fixture('exit-zero') } });
+  const line = await within(seen, 'the worker to report how its bad input was refused');
+  t.same(JSON.parse(line.slice('refused '.length)), {
+    dbWithoutShmem: 'BGW_ERR_INVALID_FLAGS',
+    escapeInName: 'BGW_ERR_INVALID_NAME',
+    generationNotANumber: 'BGW_ERR_INVALID_OPTION',
+    negativeGeneration: 'BGW_ERR_INVALID_OPTION',
+    slotOutOfRange: 'BGW_ERR_INVALID_OPTION',
+    noData: 'BGW_ERR_INVALID_OPTION',
+    validHandle: 'accepted',
+  });
+  t.same(pm.activity().map((r) => r.name).filter((n) => n !== 'refuser'), [], 'no registration of the refused ones reached a slot');
 });
