@@ -370,3 +370,9 @@ export class InvalidNameError extends BgwError {
   static readonly meaning = 'A name, type or function name contains control characters.';
   declare readonly code: typeof InvalidNameError.code;
 }
+
+export class ThreadStartFailedError extends BgwError {
+  static readonly code = 'BGW_ERR_THREAD_START_FAILED';
+  static readonly meaning = "A worker thread could not be started (Node refused its execArgv or resource limits, or the thread failed before it was ready); the cause says why.";
+  declare readonly code: typeof ThreadStartFailedError.code;
+}

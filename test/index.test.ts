@@ -133,6 +133,7 @@ const ERRORS = [
   'ShuttingDownError',
   'StaticAfterStartError',
   'StaticNotifyError',
+  'ThreadStartFailedError',
   'TocDuplicateKeyError',
   'TocInvalidArgError',
   'TocKeyNotFoundError',

@@ -8,7 +8,7 @@
  * MAX_SEGMENT_BYTES), the logger's shape, and execArgv as far as it can be checked without
  * starting a thread: every flag must be one Node takes in NODE_OPTIONS. Worker threads refuse
  * some of those too (V8 options such as --expose-gc); Node only says so when a thread is
- * made.
+ * made, and thread-launcher.ts turns that into a typed error at start().
  */
 import {
   DEFAULT_HOST_LATCHES, DEFAULT_MAIN_ARG_BYTES, DEFAULT_MAX_PARALLEL_WORKERS, DEFAULT_MAX_WORKER_PROCESSES,

@@ -177,7 +177,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /**
    * Create shared memory, start the spare threads, and walk the start phases, launching
    * the workers registered for each. With `{ ready: false }` the host stops short of
-   * RecoveryFinished until ready() is called.
+   * RecoveryFinished until ready() is called. If the spare threads cannot start it throws
+   * BGW_ERR_THREAD_START_FAILED and the host is stopped.
    */
   async start(opts: { ready?: boolean } = {}): Promise<void> {
     if (this.state !== 'init' || this.stoppedPromise) throw new InvalidOptionError('start() was already called');
@@ -188,7 +189,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.pmSignal = this.shm.pmSignal;
     this.createHostParts();
     this.list.addStatics(this.statics);
-    await this.threads.start([...this.opts.preload, ...this.statics.map((r) => r.entry.libraryName)]);
+    try {
+      await this.threads.start([...this.opts.preload, ...this.statics.map((r) => r.entry.libraryName)]);
+    } catch (err) {
+      // No worker ever ran: the host ends stopped, so shutdown() resolves and nothing else starts.
+      this.state = 'stopped';
+      this.resolveStopped();
+      throw err;
+    }
     this.enterStartPhases();
     void this.serverLoop();
   }

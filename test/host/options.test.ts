@@ -1,12 +1,13 @@
 /**
  * Host options and handle data that are not what they should be: each is a typed error at
- * the call that passed it (new Postmaster(), handleFrom()), before any shared
+ * the call that passed it (new Postmaster(), start(), handleFrom()), before any shared
  * memory exists or is read, with a message that names the option and what it takes.
  */
 import t, { type Test } from 'tap';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Postmaster, silentLogger, type PostmasterOptions } from '../../dist/lib/index.js';
+import { within } from '../helpers/deadline.js';
 import { fixture, makeHost } from '../helpers/host.js';
 
 const refused = (t: Test, options: Record<string, unknown>, message: RegExp, what: string): void => {
@@ -70,7 +71,25 @@ t.test('execArgv: strings, each a flag Node accepts in NODE_OPTIONS, or the valu
   }
 });
 
+t.test('a flag that passes the check but that Worker refuses fails start() with a typed error, cause attached', async (t) => {
+  // --expose-gc is a NODE_OPTIONS flag, yet a V8 option that worker threads refuse.
+  const pm = makeHost(t, { execArgv: ['--expose-gc'] });
+  const err = await pm.start().then(() => null, (e: unknown) => e as Error & { code?: string; cause?: { code?: string } });
+  t.match(err, { code: 'BGW_ERR_THREAD_START_FAILED', message: /could not start a worker thread: .*--expose-gc.*; check the host's execArgv/ });
+  t.equal(err?.cause?.code, 'ERR_WORKER_INVALID_EXEC_ARGV', "Node's own error is the cause");
+  await within(pm.shutdown('fast'), 'the shutdown of a host whose start failed');
+  t.equal(pm.pmState, 'stopped', 'the host is stopped, not left half started');
+  await t.rejects(pm.registerDynamicBackgroundWorker({ name: 'w', module: fixture('exit-zero') }), { code: 'BGW_ERR_POSTMASTER_STOPPED' });
+});
 
+t.test('a thread that fails before it is ready fails start() with a typed error, not an uncaught one', async (t) => {
+  const pm = makeHost(t, { execArgv: ['--import', '/nonexistent/loader.mjs'], spareThreads: 2 });
+  const err = await pm.start().then(() => null, (e: unknown) => e as Error & { code?: string; cause?: { code?: string } });
+  t.match(err, { code: 'BGW_ERR_THREAD_START_FAILED', message: /could not start a worker thread: Cannot find module '\/nonexistent\/loader\.mjs'/ });
+  t.equal(err?.cause?.code, 'ERR_MODULE_NOT_FOUND');
+  await within(pm.shutdown('fast'), 'the shutdown of a host whose start failed');
+  t.equal(pm.pmState, 'stopped');
+});
 
 t.test('preload modules: an existing regular file', async (t) => {
   const dir = dirname(fileURLToPath(fixture('exit-zero')));
