@@ -127,7 +127,7 @@ export class ParallelRestartError extends BgwError {
 
 export class ModuleNotFoundError extends BgwError {
   static readonly code = 'BGW_ERR_MODULE_NOT_FOUND';
-  static readonly meaning = 'The worker module does not exist or its path is too long.';
+  static readonly meaning = 'The worker module does not exist, is not a regular file, or its path is too long.';
   declare readonly code: typeof ModuleNotFoundError.code;
 }
 
@@ -381,4 +381,16 @@ export class TocDuplicateKeyError extends BgwError {
   static readonly code = 'BGW_ERR_TOC_DUPLICATE_KEY';
   static readonly meaning = 'A table-of-contents key was inserted twice.';
   declare readonly code: typeof TocDuplicateKeyError.code;
+}
+
+export class InvalidNameError extends BgwError {
+  static readonly code = 'BGW_ERR_INVALID_NAME';
+  static readonly meaning = 'A name, type or function name contains control characters.';
+  declare readonly code: typeof InvalidNameError.code;
+}
+
+export class ThreadStartFailedError extends BgwError {
+  static readonly code = 'BGW_ERR_THREAD_START_FAILED';
+  static readonly meaning = "A worker thread could not be started (Node refused its execArgv or resource limits, or the thread failed before it was ready); the cause says why.";
+  declare readonly code: typeof ThreadStartFailedError.code;
 }

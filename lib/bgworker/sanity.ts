@@ -7,12 +7,14 @@
  * `background worker "<name>": ` prefix. Nothing is written anywhere before this returns,
  * so a rejected registration leaves the slot array untouched.
  *
- * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long
- * rather than sanitised or truncated; BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics);
- * the module is checked to exist at registration, while a missing export can only be seen
- * by loading the module and is reported by the worker at start, as PostgreSQL does.
+ * Departures, on purpose: names are measured in UTF-8 bytes and rejected when too long or
+ * when they hold control characters (printable.ts), rather than sanitised or truncated;
+ * BGWORKER_SHMEM_ACCESS is optional (9.4–14 semantics), except that a database connection
+ * needs it, as in 9.4–14; the module is checked to be an existing file at registration,
+ * while a missing export can only be seen by loading the module and is reported by the
+ * worker at start, as PostgreSQL does.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
@@ -20,12 +22,13 @@ import {
   BGW_EXTRALEN, BGW_MAXLEN, BGW_MAX_RESTART_TIME, BGW_NEVER_RESTART, MAXPGPATH, NO_NOTIFY_PID,
 } from '../constants.js';
 import {
-  ExtraTooLongError, InvalidFlagsError, InvalidOptionError, InvalidRegistrationError, InvalidResourceLimitsError, InvalidRestartIntervalError,
-  InvalidStartTimeError, MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError, ParallelRestartError,
-  StaticNotifyError,
+  ExtraTooLongError, InvalidFlagsError, InvalidNameError, InvalidOptionError, InvalidRegistrationError, InvalidResourceLimitsError,
+  InvalidRestartIntervalError, InvalidStartTimeError, MainArgNotClonableError, MainArgTooLargeError, ModuleNotFoundError, NameTooLongError,
+  ParallelRestartError, StaticNotifyError,
 } from '../errors.js';
+import { hasControlCharacters, printable } from '../printable.js';
 import {
-  BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS,
+  BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS, BGWORKER_SHMEM_ACCESS,
   BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type Readiness, type WorkerResourceLimits,
 } from '../types.js';
 
@@ -73,6 +76,12 @@ function checkName(v: unknown, field: string, prefix: string): string {
   if (typeof v !== 'string' || v.length === 0) {
     throw new NameTooLongError(`${prefix}${field} must be a non-empty string`);
   }
+  if (hasControlCharacters(v)) {
+    // Shown escaped: the point of the refusal is that these never reach a terminal raw.
+    throw new InvalidNameError(
+      `${prefix || 'background worker '}${field} "${printable(v)}" contains control characters; use printable text (no escapes, newlines or other control characters)`,
+    );
+  }
   const bytes = utf8.encode(v).length;
   if (bytes > BGW_MAXLEN - 1) {
     throw new NameTooLongError(`${prefix}${field} is ${bytes} bytes long; at most ${BGW_MAXLEN - 1} UTF-8 bytes fit (BGW_MAXLEN)`);
@@ -88,6 +97,10 @@ function checkPostgresRules(flags: number, startTime: number, restartTime: numbe
   }
   if (!Object.values(BgWorkerStartTime).includes(startTime as BgWorkerStartTime)) {
     throw new InvalidStartTimeError(`${prefix}invalid start time ${String(startTime)}; use BgWorkerStartTime`);
+  }
+  // PostgreSQL 9.4–14's first check; 15+ refuses every worker without shared memory (docs/semantics.md §1.3).
+  if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION && !(flags & BGWORKER_SHMEM_ACCESS)) {
+    throw new InvalidFlagsError(`${prefix}must attach to shared memory in order to request a database connection; add BGWORKER_SHMEM_ACCESS`);
   }
   if (flags & BGWORKER_BACKEND_DATABASE_CONNECTION && startTime === BgWorkerStartTime.PostmasterStart) {
     throw new InvalidFlagsError(`${prefix}cannot request database access if starting at postmaster start`);
@@ -117,10 +130,25 @@ function resolveModule(m: unknown, prefix: string): string {
   if (utf8.encode(url.href).length > MAXPGPATH - 1) {
     throw new ModuleNotFoundError(`${prefix}module URL is longer than ${MAXPGPATH - 1} bytes (MAXPGPATH)`);
   }
-  if (!existsSync(fileURLToPath(url))) {
-    throw new ModuleNotFoundError(`${prefix}module ${url.href} does not exist; give an absolute path or a file: URL`);
+  const kind = fileKind(fileURLToPath(url));
+  if (kind === 'missing') throw new ModuleNotFoundError(`${prefix}module ${url.href} does not exist; give an absolute path or a file: URL`);
+  if (kind === 'directory') {
+    throw new ModuleNotFoundError(`${prefix}module ${url.href} is a directory, not a file; name the module file itself (its index.js, say)`);
   }
+  if (kind === 'other') throw new ModuleNotFoundError(`${prefix}module ${url.href} is not a regular file; name the module file itself`);
   return url.href;
+}
+
+/** What is at `path`, following symbolic links; a path that cannot be looked at counts as missing. */
+function fileKind(path: string): 'file' | 'directory' | 'other' | 'missing' {
+  let stat;
+  try {
+    stat = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return 'missing'; // ENOTDIR, EACCES, ELOOP: nothing a worker could load either
+  }
+  if (!stat) return 'missing';
+  return stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other';
 }
 
 function checkExtra(extra: unknown, prefix: string): Uint8Array {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_WORKER_PROCESSES } from '../constants.js';
 import { BgwError } from '../errors.js';
+import { printable } from '../printable.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { loadConfig, type HostConfig } from './config.js';
 import type { HostView } from './host-view.js';
@@ -33,7 +34,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await runHost({ config, view: makeView(args, config, io.stdout), signals: io.signals, stopAfterMs: args.stopAfterMs });
   } catch (err) {
     if (!(err instanceof BgwError)) throw err;
-    io.stderr.write(`bgworker: ${err.message} (${err.code}); bgworker --help for usage\n`);
+    // One line, whatever the message holds: a config's field names and paths are quoted in it.
+    io.stderr.write(`bgworker: ${printable(err.message)} (${err.code}); bgworker --help for usage\n`);
     return EXIT_USAGE;
   }
 }

@@ -17,8 +17,10 @@
  * to check, when the CLI constructs it and registers the workers. Module and preload paths
  * are resolved against the config file's folder, `file:` URLs are kept. Flags may be a
  * number or a list of flag names; startTime a number or a BgWorkerStartTime name; extra a
- * base64 string. `database` is handed to the host as its database option; `restartIntensity`
- * (an object of numbers, or false) and a worker's `resourceLimits` (megabytes) likewise.
+ * base64 string, strictly (the standard alphabet, padded: anything else is an error, where
+ * Buffer would quietly skip it). `database` is handed to the host as its database option;
+ * `restartIntensity` (an object of numbers, or false) and a worker's `resourceLimits`
+ * (megabytes) likewise.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -100,7 +102,7 @@ function worker(v: unknown, where: string, baseDir: string): BackgroundWorker {
   assign(w, 'startTime', optional(o, 'startTime', (x) => startTime(x, `${where}.startTime`)));
   assign(w, 'restartTime', optional(o, 'restartTime', (x) => number(x, `${where}.restartTime`)));
   assign(w, 'resourceLimits', optional(o, 'resourceLimits', (x) => numberRecord(x, `${where}.resourceLimits`)));
-  assign(w, 'extra', optional(o, 'extra', (x) => new Uint8Array(Buffer.from(string(x, `${where}.extra`), 'base64'))));
+  assign(w, 'extra', optional(o, 'extra', (x) => base64(string(x, `${where}.extra`), `${where}.extra of worker "${w.name}"`)));
   if ('mainArg' in o) w.mainArg = o['mainArg'];
   return w;
 }
@@ -118,6 +120,15 @@ function startTime(v: unknown, where: string): BgWorkerStartTime {
   const name = string(v, where);
   if (!(name in BgWorkerStartTime)) fail(`${where}: unknown start time "${name}"; use ${Object.keys(BgWorkerStartTime).join(', ')}`);
   return BgWorkerStartTime[name as keyof typeof BgWorkerStartTime];
+}
+
+/** Strict base64: Buffer.from(s, 'base64') would skip anything that is not, and decode the rest. */
+function base64(s: string, where: string): Uint8Array {
+  const bytes = Buffer.from(s, 'base64');
+  if (bytes.toString('base64') !== s) {
+    fail(`${where} is not base64 (A–Z, a–z, 0–9, + and /, padded with =); encode the bytes with Buffer.from(bytes).toString('base64')`);
+  }
+  return new Uint8Array(bytes);
 }
 
 function modulePath(p: string, baseDir: string): string {

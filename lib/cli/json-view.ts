@@ -10,8 +10,12 @@
  *
  * Debug lines (log records, and `activity` events, which come with every unit of work a
  * worker reports) are written only when BGWORKER_DEBUG is set, as with the console logger.
+ * No control character is written raw: JSON.stringify escapes C0, and DEL, C1 and
+ * U+2028/U+2029, which it leaves as they are, become \u escapes; a line still parses to the
+ * exact text, and is safe to `tail` on a terminal.
  */
 import type { Postmaster } from '../host/postmaster.js';
+import { jsonPrintable } from '../printable.js';
 import type { ActivityRow, Logger } from '../types.js';
 import type { HostView } from './host-view.js';
 
@@ -20,7 +24,7 @@ type Level = keyof Logger;
 export function jsonView(out: NodeJS.WritableStream, debug = process.env['BGWORKER_DEBUG'] !== undefined): HostView {
   const write = (level: Level, fields: object, msg: string): void => {
     if (level === 'debug' && !debug) return;
-    out.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, errorsAsObjects) + '\n');
+    out.write(jsonPrintable(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, errorsAsObjects)) + '\n');
   };
   const record = (level: Level) => (obj: object | string, msg?: string): void => {
     if (typeof obj === 'string') write(level, {}, obj);

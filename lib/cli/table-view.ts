@@ -4,10 +4,13 @@
  * state, slots used, uptime, the activity table (slot, name, type, state, thread id,
  * uptime, restarts, last exit), the last log lines and the keys that stop the host. When
  * the host exits, the last screen is printed once more, without clearing, so it stays in
- * the terminal's scrollback.
+ * the terminal's scrollback. The screen clear is the only control sequence it writes: log
+ * lines and the table are escaped (printable.ts), so a worker's text cannot redraw the
+ * screen or forge a line.
  */
 import { formatActivity } from '../host/activity-table.js';
 import type { Postmaster } from '../host/postmaster.js';
+import { printable } from '../printable.js';
 import type { Logger } from '../types.js';
 import type { HostView } from './host-view.js';
 
@@ -59,7 +62,7 @@ export function tableView(out: NodeJS.WritableStream, o: TableViewOptions): Host
 function screen(pm: Postmaster, o: TableViewOptions, lines: string[], since: number): string {
   const now = Date.now();
   const rows = pm.activity();
-  const head = `bgworker — ${o.title} — host ${pm.pmState} — slots ${rows.length}/${o.slots} used — up ${duration(now - since)}`;
+  const head = `bgworker — ${printable(o.title)} — host ${pm.pmState} — slots ${rows.length}/${o.slots} used — up ${duration(now - since)}`;
   return [head, '', formatActivity(rows, now), '', ...lines, '', KEYS, ''].join('\n');
 }
 
@@ -74,7 +77,7 @@ function recentLines(lines: string[], keep: number, debug: boolean): Logger {
     if (level === 'DEBUG' && !debug) return;
     const text = typeof obj === 'string' ? obj : msg ?? '';
     const who = typeof obj === 'object' && 'worker' in obj ? `[${String(obj.worker)}] ` : '';
-    lines.push(`${level.padEnd(5)} ${who}${text}`);
+    lines.push(printable(`${level.padEnd(5)} ${who}${text}`));
     if (lines.length > keep) lines.shift();
   };
   return { debug: push('DEBUG'), info: push('INFO'), warn: push('WARN'), error: push('ERROR') };

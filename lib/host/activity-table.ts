@@ -1,7 +1,10 @@
 /**
  * The activity list as a fixed-width text table, the way psql prints pg_stat_activity:
- * slot, name, type, state, pid, uptime, restarts and how the last run ended.
+ * slot, name, type, state, pid, uptime, restarts and how the last run ended. Every cell is
+ * escaped (printable.ts), since a worker's error message can hold anything, and the column
+ * widths are those of the escaped text.
  */
+import { printable } from '../printable.js';
 import type { ActivityRow } from '../types.js';
 
 const COLUMNS = ['slot', 'name', 'type', 'state', 'pid', 'uptime', 'restarts', 'last exit'] as const;
@@ -19,9 +22,9 @@ function lastExit(row: ActivityRow): string {
 }
 
 export function formatActivity(rows: ActivityRow[], now = Date.now()): string {
-  const cells = rows.map((r) => [
-    String(r.slot), r.name, r.type, r.state, r.pid === null ? '' : String(r.pid), uptime(r, now), String(r.restarts), lastExit(r),
-  ]);
+  const cells = rows.map((r) =>
+    [String(r.slot), r.name, r.type, r.state, r.pid === null ? '' : String(r.pid), uptime(r, now), String(r.restarts), lastExit(r)].map(printable),
+  );
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const line = (vals: readonly string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ').trimEnd();
   const sep = widths.map((w) => '-'.repeat(w)).join('-+-');

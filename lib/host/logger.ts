@@ -1,17 +1,20 @@
 /**
  * The default host logger: one line per record on stderr, pino's call shape, `info` and
- * above unless BGWORKER_DEBUG is set. Any pino logger can replace it as-is.
+ * above unless BGWORKER_DEBUG is set. Any pino logger can replace it as-is. Records carry
+ * workers' text (their log lines, their errors), so the message and every field are
+ * escaped (printable.ts): a record stays one line and cannot drive the terminal.
  */
+import { printable } from '../printable.js';
 import type { Logger } from '../types.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
 function format(level: Level, obj: object | string, msg?: string): string {
-  if (typeof obj === 'string') return `${level.toUpperCase()}: ${obj}`;
+  if (typeof obj === 'string') return `${level.toUpperCase()}: ${printable(obj)}`;
   const fields = Object.entries(obj)
     .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
     .join(' ');
-  return `${level.toUpperCase()}: ${msg ?? ''}${fields ? `  (${fields})` : ''}`;
+  return `${level.toUpperCase()}: ${printable(msg ?? '')}${fields ? `  (${printable(fields)})` : ''}`;
 }
 
 export function consoleLogger(debug = process.env['BGWORKER_DEBUG'] !== undefined): Logger {

@@ -2,7 +2,13 @@
  * The host's options (PostgreSQL's postmaster GUCs that matter to bgworkers, plus what a
  * Node service needs), checked and resolved once, in the Postmaster's constructor, before
  * anything is allocated: a bad option is a typed error at `new Postmaster()`, never a
- * half-built host.
+ * half-built host, nor a RangeError or TypeError from deep inside it later.
+ *
+ * That includes the segment's total size (layout.ts adds it up; it must stay below
+ * MAX_SEGMENT_BYTES), the logger's shape, and execArgv as far as it can be checked without
+ * starting a thread: every flag must be one Node takes in NODE_OPTIONS. Worker threads refuse
+ * some of those too (V8 options such as --expose-gc); Node only says so when a thread is
+ * made, and thread-launcher.ts turns that into a typed error at start().
  */
 import {
   DEFAULT_HOST_LATCHES, DEFAULT_MAIN_ARG_BYTES, DEFAULT_MAX_PARALLEL_WORKERS, DEFAULT_MAX_WORKER_PROCESSES,
@@ -11,9 +17,11 @@ import {
 import { InvalidOptionError } from '../errors.js';
 import { sanityCheckBackgroundWorker } from '../bgworker/sanity.js';
 import type { DatabaseSettings } from '../pg/connect.js';
+import { printable } from '../printable.js';
+import { computeLayout, MAX_SEGMENT_BYTES, type SegmentLayout } from '../shm/layout.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { Logger } from '../types.js';
-import type { RestartIntensityOptions } from './restart-intensity.js';
+import { checkRestartIntensity, type RestartIntensityOptions } from './restart-intensity.js';
 import type { Launcher } from './thread-launcher.js';
 
 export type ShmemRequest = number | { size: number; init?: (region: ShmemStruct) => void };
@@ -84,24 +92,33 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(o: PostmasterOptions): ResolvedOptions {
-  const shmem = Object.entries(o.shmem ?? {});
-  for (const [name, req] of shmem) checkShmemRequest(name, req);
+  checkLogger(o.logger);
+  checkRestartIntensity(o.restartIntensity);
+  checkExecArgv(o.execArgv);
   const maxWorkerProcesses = intOption('maxWorkerProcesses', o.maxWorkerProcesses, DEFAULT_MAX_WORKER_PROCESSES, 1, MAX_BACKENDS);
-  return {
+  const resolved: ResolvedOptions = {
     maxWorkerProcesses,
     reservedWorkerProcesses: intOption('reservedWorkerProcesses', o.reservedWorkerProcesses, maxWorkerProcesses, maxWorkerProcesses, MAX_BACKENDS),
     maxParallelWorkers: intOption('maxParallelWorkers', o.maxParallelWorkers, DEFAULT_MAX_PARALLEL_WORKERS, 0, MAX_PARALLEL_WORKER_LIMIT),
     terminateGraceMs: intOption('terminateGraceMs', o.terminateGraceMs, DEFAULT_TERMINATE_GRACE_MS, 0, 2 ** 31 - 1),
     quitGraceMs: intOption('quitGraceMs', o.quitGraceMs, SIGKILL_CHILDREN_AFTER_MS, 0, 2 ** 31 - 1),
-    restartAfterCrash: o.restartAfterCrash ?? true,
-    safeHardStop: o.safeHardStop ?? true,
+    restartAfterCrash: boolOption('restartAfterCrash', o.restartAfterCrash, true),
+    safeHardStop: boolOption('safeHardStop', o.safeHardStop, true),
     spareThreads: intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64),
     mainArgBytes: intOption('mainArgBytes', o.mainArgBytes, DEFAULT_MAIN_ARG_BYTES, 16, 1 << 24),
     hostLatches: intOption('hostLatches', o.hostLatches, DEFAULT_HOST_LATCHES, 0, 1024),
-    shmem,
+    shmem: shmemRequests(o.shmem),
     locks: checkLockNames(o.locks ?? []),
     preload: (o.preload ?? []).map((u) => moduleUrl(u)),
   };
+  checkSegmentSize(resolved);
+  return resolved;
+}
+
+/** The segment's layout for these options: what SharedMemory creates. */
+export function segmentLayout(o: ResolvedOptions): SegmentLayout {
+  const sizes = o.shmem.map(([n, r]): [string, number] => [n, typeof r === 'number' ? r : r.size]);
+  return computeLayout(o.reservedWorkerProcesses, o.hostLatches, o.mainArgBytes, o.locks, sizes);
 }
 
 function intOption(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
@@ -112,11 +129,82 @@ function intOption(name: string, v: number | undefined, dflt: number, min: numbe
   return v;
 }
 
+function boolOption(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new InvalidOptionError(`option ${name} must be true or false, got ${printable(String(v))}`);
+  return v;
+}
+
+function shmemRequests(shmem: unknown): Array<[string, ShmemRequest]> {
+  if (shmem === undefined) return [];
+  if (typeof shmem !== 'object' || shmem === null || Array.isArray(shmem)) {
+    throw new InvalidOptionError('shmem must be an object of named regions: { name: bytes } or { name: { size, init } }');
+  }
+  const requests = Object.entries(shmem as Record<string, ShmemRequest>);
+  for (const [name, req] of requests) checkShmemRequest(printable(name), req);
+  return requests;
+}
+
 function checkShmemRequest(name: string, req: ShmemRequest): void {
   const size = typeof req === 'number' ? req : req?.size;
-  if (!Number.isInteger(size) || size! < 0 || size! > 2 ** 31) {
-    throw new InvalidOptionError(`shmem region "${name}" needs a size in bytes (an integer in 0..2^31)`);
+  if (!Number.isInteger(size) || size! < 0 || size! > MAX_SEGMENT_BYTES) {
+    throw new InvalidOptionError(`shmem region "${name}" needs a size in bytes (an integer in 0..${MAX_SEGMENT_BYTES}), got ${String(size)}`);
   }
+  if (typeof req === 'object' && req.init !== undefined && typeof req.init !== 'function') {
+    throw new InvalidOptionError(`shmem region "${name}": init must be a function (region) => void, run at each (re)initialization`);
+  }
+}
+
+/** The parts must fit one SharedArrayBuffer whose offsets the `>>` index arithmetic can take. */
+function checkSegmentSize(o: ResolvedOptions): void {
+  const layout = segmentLayout(o);
+  if (layout.byteLength <= MAX_SEGMENT_BYTES) return;
+  const slots = layout.totalSlots * layout.slotBytes;
+  const regions = layout.regions.reduce((n, r) => n + r.byteLength, 0);
+  throw new InvalidOptionError(
+    `the shared memory segment would be ${layout.byteLength} bytes, and at most ${MAX_SEGMENT_BYTES} fit: ` +
+      `lower the shmem region sizes (${regions} bytes together) or maxWorkerProcesses × mainArgBytes (${slots} bytes of slots)`,
+  );
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function checkLogger(logger: unknown): void {
+  if (logger === undefined) return;
+  const o = (typeof logger === 'object' && logger !== null) || typeof logger === 'function' ? (logger as Record<string, unknown>) : {};
+  const lacks = LOG_LEVELS.filter((level) => typeof o[level] !== 'function');
+  if (lacks.length > 0) {
+    throw new InvalidOptionError(
+      `logger must have debug, info, warn and error functions; it lacks ${lacks.join(', ')}; pass a pino logger or an object of those four methods`,
+    );
+  }
+}
+
+/**
+ * Each entry a flag Node takes in NODE_OPTIONS (`--flag` or `--flag=value`), or the value
+ * after a flag written without `=`: a worker thread is started with these.
+ */
+function checkExecArgv(execArgv: unknown): void {
+  if (execArgv === undefined) return;
+  if (!Array.isArray(execArgv)) throw new InvalidOptionError('execArgv must be an array of strings: Node flags for the worker threads');
+  let valueMayFollow = false;
+  execArgv.forEach((arg: unknown, i) => {
+    if (typeof arg !== 'string') throw new InvalidOptionError(`execArgv[${i}] must be a string`);
+    if (!arg.startsWith('-')) {
+      if (!valueMayFollow) {
+        throw new InvalidOptionError(`execArgv[${i}] "${printable(arg)}" is a value without a flag before it; write --flag=value or put the flag first`);
+      }
+      valueMayFollow = false;
+      return;
+    }
+    const flag = arg.split('=', 1)[0]!;
+    if (!process.allowedNodeEnvironmentFlags.has(flag)) {
+      throw new InvalidOptionError(
+        `execArgv[${i}] "${printable(arg)}" is not a Node flag that worker threads accept (process.allowedNodeEnvironmentFlags lists them)`,
+      );
+    }
+    valueMayFollow = !arg.includes('=');
+  });
 }
 
 function checkLockNames(names: string[]): string[] {

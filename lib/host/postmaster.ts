@@ -55,9 +55,11 @@ import { MAX_SERVER_LOOP_SLEEP_MS, POSTMASTER_PID } from '../constants.js';
 import {
   InvalidOptionError, NotStartedError, PostmasterStoppedError, ShmemInitFailedError, ShuttingDownError, StaticAfterStartError, TooManyWorkersError,
 } from '../errors.js';
+import { checkHandleData } from '../bgworker/handle-data.js';
 import { claimSlot } from '../bgworker/registration.js';
 import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgworker/sanity.js';
 import type { Listener } from '../pg/listen.js';
+import { printable } from '../printable.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
 import type { Latch } from '../shm/latch.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
@@ -161,7 +163,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
    */
   registerBackgroundWorker<A>(w: BackgroundWorker<A>): void {
     if (this.state !== 'init') {
-      throw new StaticAfterStartError(`cannot register background worker "${w?.name}" after start(); use registerDynamicBackgroundWorker()`);
+      throw new StaticAfterStartError(`cannot register background worker "${printable(String(w?.name))}" after start(); use registerDynamicBackgroundWorker()`);
     }
     const reg = sanityCheckBackgroundWorker(w, { dynamic: false, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
     if (this.statics.length >= this.opts.maxWorkerProcesses) {
@@ -191,10 +193,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** A handle from its plain form ({slot, generation}), e.g. one a worker wrote to shared memory. */
   handleFrom(data: { slot: number; generation: bigint | string }): BackgroundWorkerHandle {
     this.assertStarted();
-    if (!Number.isInteger(data?.slot) || data.slot < 0 || data.slot >= this.opts.reservedWorkerProcesses) {
-      throw new InvalidOptionError(`no slot ${String(data?.slot)}: slots are 0..${this.opts.reservedWorkerProcesses - 1}`);
-    }
-    return new BackgroundWorkerHandle(this.handleHost, data.slot, BigInt(data.generation));
+    const { slot, generation } = checkHandleData(data, this.opts.reservedWorkerProcesses);
+    return new BackgroundWorkerHandle(this.handleHost, slot, generation);
   }
 
   // ---------------------------------------------------------------- start
@@ -202,7 +202,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /**
    * Create shared memory, start the spare threads, and walk the start phases, launching
    * the workers registered for each. With `{ ready: false }` the host stops short of
-   * RecoveryFinished until ready() is called.
+   * RecoveryFinished until ready() is called. If the spare threads cannot start it throws
+   * BGW_ERR_THREAD_START_FAILED and the host is stopped.
    */
   async start(opts: { ready?: boolean } = {}): Promise<void> {
     if (this.state !== 'init' || this.stoppedPromise) throw new InvalidOptionError('start() was already called');
@@ -219,7 +220,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.pmSignal = this.shm.pmSignal;
     this.createHostParts();
     this.list.addStatics(this.statics);
-    await this.threads.start([...this.opts.preload, ...this.statics.map((r) => r.entry.libraryName)]);
+    try {
+      await this.threads.start([...this.opts.preload, ...this.statics.map((r) => r.entry.libraryName)]);
+    } catch (err) {
+      // No worker ever ran: the host ends stopped, so shutdown() resolves and nothing else starts.
+      this.state = 'stopped';
+      this.resolveStopped();
+      throw err;
+    }
     this.enterStartPhases();
     void this.serverLoop();
   }

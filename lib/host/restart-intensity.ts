@@ -14,7 +14,9 @@
  *
  * Defaults: 5 relaunches per worker and 50 per host within 30 s; backoff from 250 ms up to
  * 30 s. A worker whose restartTime is 6 s or more never trips the per-worker limit;
- * `restartIntensity: false` restores PostgreSQL's restart-forever behaviour.
+ * `restartIntensity: false` restores PostgreSQL's restart-forever behaviour. The options are
+ * checked when the host is made (checkRestartIntensity): whole numbers, the two limits also
+ * Infinity, no unknown names; a value left undefined takes its default.
  *
  * Database outages. An exit because the database could not be reached (exit-status.ts:
  * outage) is never counted and never marks a worker failed, however long the outage lasts;
@@ -24,6 +26,9 @@
  * at 1 after a life that ran for outageBackoffMaxMs or longer, and at 0 after any other
  * exit. Defaults: 500 ms doubling up to 30 s. This holds with `restartIntensity: false` too.
  */
+import { InvalidOptionError } from '../errors.js';
+import { printable } from '../printable.js';
+
 export interface RestartIntensityOptions {
   maxRestarts?: number;
   hostMaxRestarts?: number;
@@ -44,6 +49,44 @@ const DEFAULTS: Required<RestartIntensityOptions> = {
   outageBackoffMaxMs: 30_000,
 };
 const OUTAGE_JITTER = 0.2;
+
+/** The least each option may be; the two limits may also be Infinity (no limit). */
+const MINIMUM: Record<keyof RestartIntensityOptions, number> = {
+  maxRestarts: 0,
+  hostMaxRestarts: 0,
+  withinSeconds: 1,
+  backoffBaseMs: 0,
+  backoffMaxMs: 0,
+  outageBackoffBaseMs: 0,
+  outageBackoffMaxMs: 0,
+};
+const UNLIMITED = new Set<string>(['maxRestarts', 'hostMaxRestarts']);
+
+/** @throws {BGW_ERR_INVALID_OPTION} unless `o` is undefined, false or an object of known options in range */
+export function checkRestartIntensity(o: unknown): void {
+  if (o === undefined || o === false) return;
+  const names = Object.keys(MINIMUM);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw new InvalidOptionError(`restartIntensity must be false or an object of { ${names.join(', ')} }`);
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!Object.hasOwn(MINIMUM, k)) {
+      throw new InvalidOptionError(`unknown restartIntensity option "${printable(k)}"; known are ${names.join(', ')}`);
+    }
+    if (v === undefined || (v === Infinity && UNLIMITED.has(k))) continue;
+    const min = MINIMUM[k as keyof RestartIntensityOptions];
+    if (!Number.isSafeInteger(v) || (v as number) < min) {
+      const or = UNLIMITED.has(k) ? ', or Infinity for no limit' : '';
+      throw new InvalidOptionError(`restartIntensity.${k} must be a whole number of at least ${min}${or}; got ${printable(String(v))}`);
+    }
+  }
+}
+
+/** The options given, without the ones left undefined, over the defaults. */
+function withDefaults(options: RestartIntensityOptions): Required<RestartIntensityOptions> {
+  const given = Object.entries(options).filter(([, v]) => v !== undefined);
+  return { ...DEFAULTS, ...(Object.fromEntries(given) as RestartIntensityOptions) };
+}
 
 /** One window of relaunch times. */
 class Window {
@@ -66,7 +109,7 @@ export class RestartIntensity {
   constructor(options: RestartIntensityOptions | false | undefined) {
     this.o = options === false
       ? { ...DEFAULTS, maxRestarts: Infinity, hostMaxRestarts: Infinity, backoffBaseMs: 0 }
-      : { ...DEFAULTS, ...options };
+      : withDefaults(options ?? {});
     this.host = new Window(this.o.withinSeconds * 1000);
   }
 

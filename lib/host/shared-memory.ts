@@ -11,14 +11,14 @@
  *
  * Host thread only.
  */
-import { computeLayout, H_USABLE_SLOTS, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
+import { H_USABLE_SLOTS, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
 import { LWLock } from '../shm/lwlock.js';
 import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
 import { ShmemDirectory, type ShmemStruct } from '../shm/shmem-struct.js';
 import { ShmemInitFailedError } from '../errors.js';
-import type { ResolvedOptions } from './pm-options.js';
+import { segmentLayout, type ResolvedOptions } from './pm-options.js';
 
 export interface WaitStats {
   latchWaits: number;
@@ -35,8 +35,7 @@ export class SharedMemory {
   private readonly directory: ShmemDirectory;
 
   constructor(private readonly opts: ResolvedOptions) {
-    const sizes = opts.shmem.map(([n, r]): [string, number] => [n, typeof r === 'number' ? r : r.size]);
-    const layout = computeLayout(opts.reservedWorkerProcesses, opts.hostLatches, opts.mainArgBytes, opts.locks, sizes);
+    const layout = segmentLayout(opts);
     this.seg = Segment.create(layout, opts.maxParallelWorkers);
     this.procs = new ProcArray(this.seg);
     this.pmSignal = new PmSignal(this.procs);

@@ -14,9 +14,17 @@
  * finish its SIGTERM path, and freezes idle threads in Atomics.wait. Spares that are no
  * longer needed are told to retire and exit by themselves, so no thread is ever terminated
  * at a clean shutdown.
+ *
+ * A thread that cannot be had is a ThreadStartFailedError with Node's error as its cause:
+ * `new Worker` throws for execArgv flags that worker threads refuse and for resource
+ * limits it cannot apply, and a thread can fail before it is ready (a `--import` that
+ * cannot be loaded). At start() that fails start(), after the spares already up have been
+ * retired; later it is a failed launch (a fork failure), which pm-child.ts reports.
  */
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ThreadStartFailedError } from '../errors.js';
+import { printable } from '../printable.js';
 import type { HostMessage, ThreadData, WorkerMessage } from '../protocol/messages.js';
 import type { DatabaseSettings } from '../pg/connect.js';
 import type { Segment } from '../shm/segment.js';
@@ -45,12 +53,16 @@ export class ThreadLauncher implements Launcher {
     private readonly database: DatabaseSettings,
   ) {}
 
-  /** Fill the pool and wait until every spare reported ready. */
+  /** Fill the pool and wait until every spare reported ready; throws if one failed before. */
   async start(preload: Iterable<string>): Promise<void> {
     for (const url of preload) this.preloads.add(url);
-    const ready: Array<Promise<void>> = [];
+    const ready: Array<Promise<ThreadStartFailedError | null>> = [];
     for (let i = 0; i < this.spareCount; i++) ready.push(this.spawnSpare());
-    await Promise.all(ready);
+    const failure = (await Promise.all(ready)).find((f) => f !== null);
+    if (failure) {
+      await this.retire();
+      throw failure;
+    }
   }
 
   /** Warm spares ready now. */
@@ -86,29 +98,46 @@ export class ThreadLauncher implements Launcher {
     await Promise.all(gone);
   }
 
+  /** @throws {BGW_ERR_THREAD_START_FAILED} */
   private spawn(resourceLimits?: WorkerResourceLimits): Worker {
     const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads], database: this.database };
-    return new Worker(entryUrl, {
-      workerData,
-      ...(this.execArgv ? { execArgv: this.execArgv } : {}),
-      ...(resourceLimits ? { resourceLimits } : {}),
-    });
+    try {
+      return new Worker(entryUrl, {
+        workerData,
+        ...(this.execArgv ? { execArgv: this.execArgv } : {}),
+        ...(resourceLimits ? { resourceLimits } : {}),
+      });
+    } catch (cause) {
+      throw threadStartFailed(cause);
+    }
   }
 
-  private spawnSpare(): Promise<void> {
-    const w = this.spawn();
+  /** Resolves once the spare is ready, or gone: with why, if it failed before it was ready. */
+  private spawnSpare(): Promise<ThreadStartFailedError | null> {
+    let w: Worker;
+    try {
+      w = this.spawn();
+    } catch (err) {
+      return Promise.resolve(err as ThreadStartFailedError);
+    }
     this.spares.add(w);
     let ready = false;
-    return new Promise<void>((resolve) => {
+    let failure: ThreadStartFailedError | null = null;
+    return new Promise((resolve) => {
+      // Before it is ready a spare has only attached the segment and loaded the preloads: an
+      // error then is a thread that cannot serve (after, pm-child.ts listens once it is launched).
+      const onError = (err: unknown): void => void (failure ??= threadStartFailed(err));
       const onMessage = (m: WorkerMessage): void => {
         if (m.type !== 'ready') return;
         ready = true;
         w.off('message', onMessage);
-        resolve();
+        w.off('error', onError);
+        resolve(null);
       };
       w.on('message', onMessage);
+      w.on('error', onError);
       w.once('exit', () => {
-        resolve();
+        resolve(failure);
         // A spare that died after it was ready is replaced. One that died before (a preloaded
         // module that kills its thread) is not, or a bad module would respawn threads forever;
         // launches then start threads on demand.
@@ -116,4 +145,12 @@ export class ThreadLauncher implements Launcher {
       });
     });
   }
+}
+
+function threadStartFailed(cause: unknown): ThreadStartFailedError {
+  const why = printable(cause instanceof Error ? cause.message : String(cause));
+  return new ThreadStartFailedError(
+    `could not start a worker thread: ${why}; check the host's execArgv (worker threads refuse V8 and process-wide flags) and the workers' resourceLimits`,
+    { cause },
+  );
 }

@@ -75,6 +75,12 @@ export const LAYOUT_VERSION = 3;
 export const CACHE_LINE = 64;
 export const REGION_ALIGN = CACHE_LINE;
 
+/**
+ * The largest segment: Int32 and BigInt64 indices are computed from byte offsets with `>>`,
+ * which is exact only below 2^31. A dynamic segment has the same bound (MAX_DSM_BYTES).
+ */
+export const MAX_SEGMENT_BYTES = 2 ** 31 - 1;
+
 /** Header, as Int32 indices. */
 export const H_MAGIC = 0;
 export const H_VERSION = 1;

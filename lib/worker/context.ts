@@ -219,6 +219,6 @@ export class WorkerContext<A = unknown> {
 
   /** A handle from its plain form ({slot, generation}), e.g. one passed in mainArg. */
   handle(data: { slot: number; generation: string | bigint }): WorkerBackgroundWorkerHandle {
-    return new WorkerBackgroundWorkerHandle(data.slot, BigInt(data.generation));
+    return WorkerBackgroundWorkerHandle.from(data);
   }
 }

@@ -10,7 +10,8 @@
  * consumed a wake-up sets the latch again on its way out: a spurious wake-up is always
  * allowed, a lost one never.
  */
-import { type HandleData, markTerminate, readStatus, type PidStatus } from '../bgworker/registration.js';
+import { checkHandleData } from '../bgworker/handle-data.js';
+import { markTerminate, readStatus, type PidStatus } from '../bgworker/registration.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE } from '../shm/pm-signal.js';
 import { BgwHandleStatus } from '../types.js';
 import { getMyProc, sharedState } from './my-proc.js';
@@ -19,8 +20,10 @@ import { WL_LATCH_SET, WL_POSTMASTER_DEATH, waitLatchAsync } from './wait-latch.
 export class WorkerBackgroundWorkerHandle {
   constructor(readonly slot: number, readonly generation: bigint) {}
 
-  static from(data: HandleData): WorkerBackgroundWorkerHandle {
-    return new WorkerBackgroundWorkerHandle(data.slot, BigInt(data.generation));
+  /** A handle from its plain form, checked as ctx.handle() checks it. */
+  static from(data: { slot: number; generation: bigint | string }): WorkerBackgroundWorkerHandle {
+    const { slot, generation } = checkHandleData(data, getMyProc().seg.layout.totalSlots);
+    return new WorkerBackgroundWorkerHandle(slot, generation);
   }
 
   /** GetBackgroundWorkerPid: never blocks on the worker, never reports host death. */

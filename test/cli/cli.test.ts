@@ -94,3 +94,52 @@ t.test('usage and config errors exit 2 with the error code on stderr', async (t)
     t.match(cli.stderr(), new RegExp(`^bgworker: .*\\(${code}\\)`));
   }
 });
+
+t.test('bad values in the config exit 2 with one line on stderr that names the problem', async (t) => {
+  const dir = t.testdir({ 'w.js': 'export function main() {}\n', lib: {} });
+  const one = (w: object) => ({ workers: [{ name: 'w', module: './w.js', ...w }] });
+  const cases: Array<[string, object, string, RegExp]> = [
+    ['extra', one({ extra: '!!!notbase64' }), 'BGW_ERR_CONFIG_INVALID', /workers\[0\]\.extra of worker "w" is not base64/],
+    ['execArgv', { execArgv: ['--bogus'] }, 'BGW_ERR_INVALID_OPTION', /execArgv\[0\] "--bogus" is not a Node flag/],
+    ['worker-refused flag', { execArgv: ['--expose-gc'] }, 'BGW_ERR_THREAD_START_FAILED', /could not start a worker thread/],
+    ['module directory', one({ module: './lib' }), 'BGW_ERR_MODULE_NOT_FOUND', /is a directory, not a file/],
+    ['preload directory', { preload: ['./lib'] }, 'BGW_ERR_MODULE_NOT_FOUND', /is a directory, not a file/],
+    ['preload missing', { preload: ['./missing.js'] }, 'BGW_ERR_MODULE_NOT_FOUND', /does not exist/],
+    ['restartIntensity', { restartIntensity: { maxRestarts: -1 } }, 'BGW_ERR_INVALID_OPTION', /restartIntensity\.maxRestarts must be/],
+    ['shmem size', { shmem: { big: 2 ** 31 } }, 'BGW_ERR_INVALID_OPTION', /shmem region "big"/],
+    ['escape in a name', one({ name: 'evil\u001b[2J' }), 'BGW_ERR_INVALID_NAME', /name "evil\\x1b\[2J" contains control characters/],
+  ];
+  for (const [what, config, code, message] of cases) {
+    const cli = runCli(t, ['--output', 'json', writeConfig(dir, config, `${what.replaceAll(' ', '-')}.json`)]);
+    t.equal(await cli.exitStatus(`the CLI to refuse ${what}`), 2, `${what}: exit 2`);
+    t.match(cli.stderr(), new RegExp(`^bgworker: [^\\n]*\\(${code}\\); bgworker --help for usage\\n$`), `${what}: one line with ${code}`);
+    t.match(cli.stderr(), message, `${what}: the message says what is wrong`);
+    t.notMatch(cli.stderr().slice(0, -1), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/, `${what}: no raw control character`);
+    t.equal(cli.stdout().includes('"event":"started"'), false, `${what}: no worker was started`);
+  }
+});
+
+/** An OSC title change, a screen clear, an 8-bit CSI, a line separator and a forged log line. */
+const HOSTILE = '\u001b]0;pwned\u0007\u001b[2J\u009b31m\u2028x\nINFO  forged';
+const ESCAPED = '\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u2028x\\nINFO  forged';
+const hostile = { name: 'hostile', module: fixture('hostile-text'), restartTime: 3600, mainArg: { text: HOSTILE } };
+
+t.test('the table view escapes what workers log and the errors they exit with', async (t) => {
+  const cli = runCli(t, ['--output', 'table', '--interval', '0.05', writeConfig(t.testdir(), { ...base, workers: [hostile] })]);
+  await cli.waitFor((s) => s.includes(`error (1): exit ${ESCAPED}`) && s.includes(`[hostile] log ${ESCAPED}`), 'the table to show the exit and the log line');
+  cli.child.kill('SIGINT');
+  t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
+  const screens = cli.stdout().replaceAll('\u001b[H\u001b[2J', '');
+  t.notMatch(screens, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/, 'no control character but newline, besides the view\'s own screen clear');
+  t.notMatch(screens, /^INFO +forged/m, 'no forged log line');
+});
+
+t.test('the JSON view keeps the text exact and escapes what JSON.stringify leaves raw', async (t) => {
+  const cli = runCli(t, ['--output', 'json', writeConfig(t.testdir(), { ...base, workers: [hostile] })]);
+  await cli.waitFor(hasLine({ event: 'stopped', name: 'hostile' }), 'the hostile worker to stop');
+  cli.child.kill('SIGINT');
+  t.equal(await cli.exitStatus('the CLI to exit after SIGINT'), 0);
+  t.notMatch(cli.stdout(), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/, 'C0, DEL, C1 and the separators are all \\u escapes');
+  t.ok(hasLine({ msg: `log ${HOSTILE}`, worker: 'hostile' })(cli.stdout()), 'and the line parses back to the exact text');
+  t.match(stoppedOf(cli.stdout(), 'hostile'), { lastExit: { error: { message: `exit ${HOSTILE}` } } });
+});

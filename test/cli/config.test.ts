@@ -60,6 +60,19 @@ t.test('mistakes are BGW_ERR_CONFIG_INVALID, naming the field', async (t) => {
   t.throws(() => parseConfig('{', '/'), { code: 'BGW_ERR_CONFIG_INVALID', message: /not JSON/ });
 });
 
+t.test('extra is strict base64: anything else is refused, naming the worker and the field', async (t) => {
+  const withExtra = (extra: unknown) => ({ workers: [{ name: 'a', module: './a.js' }, { name: 'packer', module: './p.js', extra }] });
+  for (const extra of ['!!!notbase64', 'AQI', 'AQID\n', '-_8=', 'AQ==AQ==', 'A===']) {
+    t.throws(() => parse(withExtra(extra)), {
+      code: 'BGW_ERR_CONFIG_INVALID',
+      message: /^workers\[1\]\.extra of worker "packer" is not base64 \(A–Z, a–z, 0–9, \+ and \/, padded with =\)/,
+    }, JSON.stringify(extra));
+  }
+  for (const [extra, bytes] of [['', []], ['AQ==', [1]], ['AQI=', [1, 2]], ['AQID', [1, 2, 3]], ['+/8=', [251, 255]]] as const) {
+    t.same(parse(withExtra(extra)).workers[1]!.extra, new Uint8Array(bytes), `${JSON.stringify(extra)} is accepted`);
+  }
+});
+
 t.test('loadConfig resolves paths against the file it read', async (t) => {
   const dir = t.testdir({ 'c.json': JSON.stringify({ workers: [{ name: 'a', module: 'w/a.js' }] }) });
   t.equal(loadConfig(join(dir, 'c.json')).workers[0]!.module, join(dir, 'w/a.js'));

@@ -3,13 +3,16 @@
  * invalid registrations (each a typed error, the slot array unchanged).
  */
 import t from 'tap';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   BGW_MAXLEN, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, BgwHandleStatus, type BackgroundWorker,
 } from '../../dist/lib/index.js';
 import { TYPE_BYTES_AT, TYPE_LENGTH } from '../../dist/test/fixtures/report-entry.js';
 import { within } from '../helpers/deadline.js';
-import { fixture, makeHost, stoppedRow } from '../helpers/host.js';
+import { fixture, makeHost, nextEvent, stoppedRow } from '../helpers/host.js';
+import { recordingLogger } from '../helpers/log.js';
 
 const ok: BackgroundWorker = { name: 'w', module: fixture('wait-for-terminate'), flags: BGWORKER_SHMEM_ACCESS };
 
@@ -19,11 +22,21 @@ const invalid: Array<[string, Partial<BackgroundWorker> & Record<string, unknown
   ['empty name', { name: '' }, 'BGW_ERR_NAME_TOO_LONG'],
   ['type too long', { type: 't'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
   ['function name too long', { function: 'f'.repeat(96) }, 'BGW_ERR_NAME_TOO_LONG'],
+  ['name with an escape sequence', { name: 'evil\u001b[2J' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with NUL', { name: 'a\0b' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a newline', { name: 'line\nforged log line' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with DEL', { name: 'a\u007f' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a C1 control (CSI)', { name: 'a\u009b2J' }, 'BGW_ERR_INVALID_NAME'],
+  ['name with a line separator', { name: 'a\u2028b' }, 'BGW_ERR_INVALID_NAME'],
+  ['type with a carriage return', { type: 'ok\rforged' }, 'BGW_ERR_INVALID_NAME'],
+  ['function name with a tab', { function: 'ma\tin' }, 'BGW_ERR_INVALID_NAME'],
   ['extra too long', { extra: new Uint8Array(129) }, 'BGW_ERR_EXTRA_TOO_LONG'],
   ['extra not bytes', { extra: [1, 2] as unknown as Uint8Array }, 'BGW_ERR_EXTRA_TOO_LONG'],
   ['unknown module', { module: '/nonexistent/worker.js' }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['module not a file URL', { module: new URL('https://example.com/w.js') }, 'BGW_ERR_MODULE_NOT_FOUND'],
+  ['module is a directory', { module: dirname(fileURLToPath(fixture('wait-for-terminate'))) }, 'BGW_ERR_MODULE_NOT_FOUND'],
   ['unknown flag bits', { flags: 0x100 }, 'BGW_ERR_INVALID_FLAGS'],
+  ['database connection without shared memory access (checklist 1)', { flags: BGWORKER_BACKEND_DATABASE_CONNECTION }, 'BGW_ERR_INVALID_FLAGS'],
   [
     'database connection at postmaster start (checklist 2)',
     { flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, startTime: BgWorkerStartTime.PostmasterStart },
@@ -173,4 +186,56 @@ t.test('host options are validated', async (t) => {
   t.throws(() => new Postmaster({ shmem: { a: -1 } }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ locks: ['a', 'a'] }), { code: 'BGW_ERR_INVALID_OPTION' });
   t.throws(() => new Postmaster({ preload: ['/nonexistent.js'] }), { code: 'BGW_ERR_MODULE_NOT_FOUND' });
+});
+
+t.test("names are refused with BGW_ERR_INVALID_NAME for control characters, and the message shows them escaped", async (t) => {
+  const pm = makeHost(t);
+  for (const [field, value] of [['name', 'evil\u001b[2J'], ['type', 'a\nb'], ['function', 'x\u009by']] as const) {
+    const err = t.throws(() => pm.registerBackgroundWorker({ ...ok, [field]: value }), { code: 'BGW_ERR_INVALID_NAME' }, field) as Error;
+    t.notMatch(err.message, /[\u0000-\u001f\u007f-\u009f]/, `${field}: no raw control character in the message`);
+    t.match(err.message, new RegExp(`${field}.*control characters`), `${field}: the message names the field and the problem`);
+  }
+  t.match(
+    (t.throws(() => pm.registerBackgroundWorker({ ...ok, name: 'evil\u001b[2J' })) as Error).message,
+    /"evil\\x1b\[2J"/,
+    'the name is quoted with its escape written out',
+  );
+  pm.registerBackgroundWorker({ ...ok, name: 'ünïcödé names 🚀 stay valid' });
+});
+
+t.test('database access without shared memory is refused first, in PostgreSQL\'s order (docs/semantics.md §1.5)', async (t) => {
+  const pm = makeHost(t);
+  const flags = BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE;
+  for (const startTime of [BgWorkerStartTime.PostmasterStart, BgWorkerStartTime.ConsistentState]) {
+    t.throws(() => pm.registerBackgroundWorker({ ...ok, flags, startTime }), {
+      code: 'BGW_ERR_INVALID_FLAGS',
+      message: /^background worker "w": must attach to shared memory in order to request a database connection/,
+    }, `start time ${startTime}`);
+  }
+  pm.registerBackgroundWorker({ ...ok, flags: BGWORKER_SHMEM_ACCESS | flags });
+});
+
+t.test('a module that is a directory is refused, saying a file is needed', async (t) => {
+  const pm = makeHost(t);
+  const dir = dirname(fileURLToPath(fixture('wait-for-terminate')));
+  t.throws(() => pm.registerBackgroundWorker({ ...ok, module: dir }), { code: 'BGW_ERR_MODULE_NOT_FOUND', message: /is a directory, not a file/ });
+});
+
+t.test('bad input to the worker-side API is refused with typed errors and claims no slot', async (t) => {
+  const log = recordingLogger();
+  const pm = makeHost(t, { logger: log, maxWorkerProcesses: 4 });
+  await pm.start();
+  const seen = log.waitFor(/^refused /);
+  await pm.registerDynamicBackgroundWorker({ ...ok, name: 'refuser', module: fixture('refuse-bad-input'), mainArg: { module: fixture('exit-zero') } });
+  const line = await within(seen, 'the worker to report how its bad input was refused');
+  t.same(JSON.parse(line.slice('refused '.length)), {
+    dbWithoutShmem: 'BGW_ERR_INVALID_FLAGS',
+    escapeInName: 'BGW_ERR_INVALID_NAME',
+    generationNotANumber: 'BGW_ERR_INVALID_OPTION',
+    negativeGeneration: 'BGW_ERR_INVALID_OPTION',
+    slotOutOfRange: 'BGW_ERR_INVALID_OPTION',
+    noData: 'BGW_ERR_INVALID_OPTION',
+    validHandle: 'accepted',
+  });
+  t.same(pm.activity().map((r) => r.name).filter((n) => n !== 'refuser'), [], 'no registration of the refused ones reached a slot');
 });

@@ -47,6 +47,7 @@ t.test('in notify mode the control channel launches allowed types only', async (
     ['{"type": "waiter", "module": "/tmp/evil.js", "reply": "bgw_reply"}', /unknown field\(s\): module/],
     ['{"type": "waiter", "name": "' + 'n'.repeat(120) + '", "reply": "bgw_reply"}', /at most 95 UTF-8 bytes/],
     ['{"type": 7, "reply": "bgw_reply"}', /"type" must be a string/],
+    ['{"type": "waiter", "name": "evil\\u001b[2J\\ninjected", "reply": "bgw_reply"}', /name "evil\\x1b\[2J\\ninjected" contains control characters/],
   ];
   for (const [payload, why] of rejected) {
     const r = JSON.parse(await send(payload));

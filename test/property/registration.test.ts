@@ -1,11 +1,11 @@
 /**
- * Property: whatever a dynamic registration holds — names of any Unicode and length, flags,
- * start and restart times, extra, mainArg with functions and symbols, notify pids — or if it
- * is no object at all, it ends in a handle (or null: no free slot) or a BgwError whose stable
- * code names one of the fields that break a rule (or the registration itself); and after
- * every batch the slot array keeps its invariants: the activity list holds exactly the
- * accepted registrations, with their names, and once they are terminated every slot can be
- * registered again.
+ * Property: whatever a dynamic registration holds — names of any Unicode and length, control
+ * characters included, flags, start and restart times, extra, mainArg with functions and
+ * symbols, notify pids — or if it is no object at all, it ends in a handle (or null: no free
+ * slot) or a BgwError whose stable code names one of the fields that break a rule (or the
+ * registration itself); and after every batch the slot array keeps its invariants: the
+ * activity list holds exactly the accepted registrations, with their names, and once they
+ * are terminated every slot can be registered again.
  *
  * The host runs with { ready: false }, so workers registered for RecoveryFinished never
  * start; accepted workers with an earlier start time run graceful-sigterm until terminated.
@@ -32,8 +32,13 @@ const validModuleForms = [module, new URL(module), new URL(module).pathname] as 
 
 // ---- the rules, field by field: the code a value earns, or null ---------------------------
 
-const nameCode = (v: unknown): string | null =>
-  typeof v === 'string' && v.length > 0 && utf8Bytes(v) <= 95 ? null : 'BGW_ERR_NAME_TOO_LONG';
+/** C0, DEL, C1 and the Unicode line and paragraph separators: what a terminal or a log reader obeys. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const nameCode = (v: unknown): string | null => {
+  if (typeof v !== 'string' || v.length === 0) return 'BGW_ERR_NAME_TOO_LONG';
+  if (CONTROL.test(v)) return 'BGW_ERR_INVALID_NAME';
+  return utf8Bytes(v) <= 95 ? null : 'BGW_ERR_NAME_TOO_LONG';
+};
 const optionalNameCode = (v: unknown): string | null => (v === undefined ? null : nameCode(v));
 const typeCode = (v: unknown): string | null => (v === undefined || v === '' ? null : nameCode(v));
 
@@ -50,6 +55,7 @@ function flagsAndTimesCodes(w: Record<string, unknown>): string[] {
   if (!restartOk) codes.push('BGW_ERR_INVALID_RESTART_INTERVAL');
   if (!flagsOk) return codes;
   const f = flags as number;
+  if (f & BGWORKER_BACKEND_DATABASE_CONNECTION && !(f & BGWORKER_SHMEM_ACCESS)) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_BACKEND_DATABASE_CONNECTION && start === 0) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_INTERRUPTIBLE && !(f & BGWORKER_BACKEND_DATABASE_CONNECTION)) codes.push('BGW_ERR_INVALID_FLAGS');
   if (f & BGWORKER_CLASS_PARALLEL && restartOk && restart !== -1) codes.push('BGW_ERR_PARALLEL_RESTART');
@@ -88,15 +94,27 @@ function expectedCodes(w: Record<string, unknown>): Set<string> {
 const mostly = <T, U>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<U>) =>
   fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: invalid });
 
+/** A name with control characters spliced in (and sometimes too long as well: the control check comes first). */
+const withControl = fc
+  .tuple(
+    fc.string({ unit: 'grapheme', maxLength: 100 }),
+    fc.array(fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f }), fc.constantFrom(0x2028, 0x2029)), { minLength: 1, maxLength: 3 }),
+    fc.nat(),
+  )
+  .map(([s, codes, at]) => {
+    const i = s.length === 0 ? 0 : at % s.length;
+    return s.slice(0, i) + String.fromCharCode(...codes) + s.slice(i);
+  });
 const anyName = mostly(
   fc.oneof(
     fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
-    fc.constantFrom('é'.repeat(47), '\u{1F600}'.repeat(23), 'x'.repeat(95), '\uD800', 'a\uDC00b', 'nul\0inside'),
+    fc.constantFrom('é'.repeat(47), '\u{1F600}'.repeat(23), 'x'.repeat(95), '\uD800', 'a\uDC00b', 'nbsp\u00a0and\u200bzwsp'),
   ),
   fc.oneof(
     fc.string({ unit: 'grapheme', minLength: 60, maxLength: 120 }).filter((s) => utf8Bytes(s) > 95),
     fc.constantFrom('', 'é'.repeat(48), '\u{1F600}'.repeat(24), 'x'.repeat(96), 42, null, ['a'], { toString: () => 'x' }),
+    withControl,
   ),
 );
 const anyModule = mostly(fc.constantFrom(...validModuleForms), fc.constantFrom('/no/such/module.js', 'https://example.com/w.js', '', `/${'d'.repeat(1100)}.js`, 7, null));
@@ -119,7 +137,7 @@ const anyMainArg = mostly(
   fc.oneof(fc.func(fc.integer()), fc.constant(Symbol('not clonable')), fc.record({ handler: fc.func(fc.integer()) }), fc.string({ minLength: 4100, maxLength: 4200 })),
 );
 const anyNotifyPid = mostly(fc.oneof(fc.constantFrom(null, 0), fc.integer({ min: 1, max: 2 ** 31 - 1 })), fc.constantFrom(-1, 1.5, '3', 2 ** 31, 2 ** 32 + 7));
-const anyFunction = mostly(fc.constant('main'), fc.constantFrom('', 'f'.repeat(96), 42));
+const anyFunction = mostly(fc.constant('main'), fc.constantFrom('', 'f'.repeat(96), 42, 'ma\nin', 'main\u001b'));
 
 const anyRecord = fc.record(
   {
