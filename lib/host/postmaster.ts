@@ -27,7 +27,9 @@
  * States: init → startup (PostmasterStart workers) → hot_standby (ConsistentState) → run
  * (RecoveryFinished; reached at start() unless the caller declares readiness later with
  * ready()) → stop_backends → wait_backends → stopped. `dead` is the end after a crash with
- * restartAfterCrash off. `fatalError` marks a crash cycle in progress.
+ * restartAfterCrash off. `fatalError` marks a crash cycle in progress. The cycle ends
+ * (shared memory is reinitialized) once every thread is gone and no host task holds an
+ * LWLock (host-lock.ts): unlike PostgreSQL's postmaster, this host may hold one.
  *
  * Smart shutdown waits for the host's clients: sessions opened with openSession(), e.g.
  * one per request a service is serving. Workers keep running and can still be registered
@@ -55,7 +57,7 @@ import { BgWorkerList, type ListChange } from './bgworker-list.js';
 import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import { HostEndpoints, type HostMqEndpoint } from './host-endpoints.js';
-import { HostLWLock } from './host-lock.js';
+import { HostLocks, type HostLWLock } from './host-lock.js';
 import { consoleLogger } from './logger.js';
 import { PmChildren, type ChildExit } from './pm-child.js';
 import { resolveOptions, type PostmasterOptions, type ResolvedOptions } from './pm-options.js';
@@ -119,6 +121,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private list!: BgWorkerList;
   private endpoints!: HostEndpoints;
   private handleHost!: HandleHost;
+  private hostLocks!: HostLocks;
 
   constructor(options: PostmasterOptions = {}) {
     super();
@@ -208,7 +211,9 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.list = new BgWorkerList(array, procs, this.intensity, { log: this.log, children: this.children, watchers: this.watchers, changed });
     this.endpoints = new HostEndpoints(procs);
     const gone = (): boolean => this.finished();
-    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone };
+    // The last host release during a crash cycle lets the waiting pass reinitialize.
+    this.hostLocks = new HostLocks(() => this.fatalError && this.wake());
+    this.handleHost = { array, bgwLock: this.hostLocks.for(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone };
   }
 
   private onListChange(rw: RegisteredBgWorker, change: ListChange): void {
@@ -291,7 +296,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** A named LWLock, acquired without blocking the event loop. */
   lock(name: string): HostLWLock {
     this.assertStarted();
-    return new HostLWLock(this.shm.lock(name));
+    return this.hostLocks.for(this.shm.lock(name));
   }
 
   // ---------------------------------------------------------------- dynamic shared memory, queues, LISTEN
@@ -479,11 +484,13 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     if (this.state === 'wait_backends') return this.finishShutdown('stopped', 0);
     if (this.fatalError) {
       if (!this.opts.restartAfterCrash) return this.finishShutdown('dead', 1);
+      // A host hold released after the reset would corrupt the zeroed lock word.
+      if (this.hostLocks.held > 0) return;
       this.reinitialize();
     }
   }
 
-  /** The end of a crash cycle: everyone is gone; rebuild shared memory and start again. */
+  /** The end of a crash cycle: every thread is gone and the host holds no lock; rebuild shared memory and start again. */
   private reinitialize(): void {
     this.log.info({}, 'all background workers terminated; reinitializing');
     this.list.resetCrashTimes();

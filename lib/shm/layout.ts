@@ -36,6 +36,8 @@
  *   H_PMSIGNAL             anyone: Atomics.or a reason bit          host: Atomics.exchange 0
  *   H_PARALLEL_REGISTER    registrants, exclusive lock              registrants, lock
  *   H_PARALLEL_TERMINATE   host only, no lock                       registrants
+ *   H_EPOCH                host: reinitialize stores the old value  host's acquireAsync: load, to
+ *                          + 1 after zeroing, before its wake-ups   tell a reset from a wake-up
  *   P_LATCH                anyone sets (CAS 0→1 + notify)           owner resets (store 0), waits
  *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
  *   P_PMCHILD_STATE        host: ASSIGNED at launch; owner: ACTIVE  host, when the thread exits
@@ -62,7 +64,7 @@
 import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
 
 export const SEGMENT_MAGIC = 0x62677731; // "bgw1"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const CACHE_LINE = 64;
 export const REGION_ALIGN = CACHE_LINE;
@@ -78,6 +80,12 @@ export const H_PARALLEL_REGISTER = 6;
 export const H_PARALLEL_TERMINATE = 7;
 export const H_MAIN_ARG_BYTES = 8;
 export const H_MAX_PARALLEL_WORKERS = 9;
+/**
+ * How many times the segment has been reinitialized. The one word a reset does not start
+ * from zero: a host task asleep on a lock across the reset compares it to tell that the
+ * counts it put in the lock's words were erased (lwlock.ts).
+ */
+export const H_EPOCH = 10;
 export const HEADER_BYTES = CACHE_LINE;
 
 /** An LWLock: state word and sleeper count (see lwlock.ts). */

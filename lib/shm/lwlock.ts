@@ -28,11 +28,21 @@
  * per thread (ShmemDirectory hands out the same one every time). A thread that dies
  * without running that path leaves the lock held: the host treats the death as a crash and
  * reinitializes shared memory, which is what frees the lock (docs/semantics.md §4.6).
+ *
+ * Resets and the host. Every worker thread is gone before the host reinitializes the
+ * segment, so no worker holds or waits for a lock across a reset. The host can: it is never
+ * reaped. Two rules keep its counts right. A host task never *holds* a lock across a reset:
+ * the host counts its holds (host-lock.ts) and the end of a crash cycle waits until it holds
+ * none, for a release after the reset would subtract from a zeroed word. A host task may
+ * *wait* across a reset: the zeroing erases the writer count and the sleeper count it added,
+ * so acquireAsync notes the segment's epoch (H_EPOCH, bumped by every reset before its
+ * wake-ups) when it counts itself, and after each sleep compares: if the epoch moved, it
+ * removes nothing and starts the acquisition over in the new segment.
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
 import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
 import { waitAsyncHeld } from './keep-alive.js';
-import { L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
+import { H_EPOCH, L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
 
 export const LW_SHARED_MASK = 0x000f_ffff;
 export const LW_WRITER_ONE = 1 << 20;
@@ -104,14 +114,26 @@ export class LWLock {
     held.push(this);
   }
 
-  /** Non-blocking acquire for the host thread; not tracked per thread (async holders interleave). */
+  /**
+   * Non-blocking acquire for the host thread; not tracked per thread (async holders
+   * interleave). A reset of the segment while this task sleeps erases its counts (see the
+   * header): it then starts over in the new epoch instead of leaving counts it no longer has.
+   */
   async acquireAsync(mode: LWLockMode): Promise<void> {
     if (mode === 'exclusive' && this.tryExclusiveFromIdle()) return;
+    while (!(await this.acquireInEpoch(mode))) {
+      // Reinitialized while asleep: the writer count and the sleeper count are gone; count again.
+    }
+  }
+
+  /** One acquisition within one epoch of the segment: true once acquired, false if a reset came first. */
+  private async acquireInEpoch(mode: LWLockMode): Promise<boolean> {
+    const epoch = Atomics.load(this.i32, H_EPOCH);
     if (mode === 'exclusive') Atomics.add(this.i32, this.state, LW_WRITER_ONE);
     for (;;) {
       const seen = this.attempt(mode);
-      if (seen === ACQUIRED) return;
-      await this.sleepAsync(seen);
+      if (seen === ACQUIRED) return true;
+      if (!(await this.sleepAsync(seen, epoch))) return false;
     }
   }
 
@@ -129,8 +151,6 @@ export class LWLock {
   releaseUntracked(mode: LWLockMode): void {
     if (mode === 'shared') Atomics.sub(this.i32, this.state, 1);
     else Atomics.sub(this.i32, this.state, LW_VAL_EXCLUSIVE);
-    // "!== 0", not "> 0": a reinitialized segment can leave a host waiter decrementing past 0,
-    // and an extra notify is harmless where a missed one is not.
     if (Atomics.load(this.i32, this.sleepers) !== 0) Atomics.notify(this.i32, this.state);
   }
 
@@ -205,15 +225,20 @@ export class LWLock {
     this.recordWait(performance.now() - t0);
   }
 
-  private async sleepAsync(seen: number): Promise<void> {
+  /** Sleep on `seen`; false if the segment was reinitialized meanwhile (the sleeper count with it). */
+  private async sleepAsync(seen: number, epoch: number): Promise<boolean> {
     Atomics.add(this.i32, this.sleepers, 1);
     const t0 = performance.now();
     try {
       await waitAsyncHeld(this.i32, this.state, seen);
     } finally {
-      Atomics.sub(this.i32, this.sleepers, 1);
-      this.recordWait(performance.now() - t0);
+      // After a reset the count is already gone, and the sleep belongs to no statistics.
+      if (Atomics.load(this.i32, H_EPOCH) === epoch) {
+        Atomics.sub(this.i32, this.sleepers, 1);
+        this.recordWait(performance.now() - t0);
+      }
     }
+    return Atomics.load(this.i32, H_EPOCH) === epoch;
   }
 
   /** Only sleepers pay for statistics; an uncontended acquire never gets here. */
