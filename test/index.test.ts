@@ -100,6 +100,7 @@ const ERRORS = [
   'FunctionNotFoundError',
   'HostLatchesExhaustedError',
   'InvalidFlagsError',
+  'InvalidLockModeError',
   'InvalidOptionError',
   'InvalidRegistrationError',
   'InvalidResourceLimitsError',

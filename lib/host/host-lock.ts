@@ -14,7 +14,7 @@
  * a worker of the next generation): the cycle waits for it. A task that is only waiting for
  * a lock may span the reset; acquireAsync starts over in the new segment (lwlock.ts).
  */
-import type { LWLock, LWLockMode } from '../shm/lwlock.js';
+import { checkLockMode, type LWLock, type LWLockMode } from '../shm/lwlock.js';
 
 /** The host's side of its LWLocks: one HostLWLock per lock, and the count of holds a reset waits for. */
 export class HostLocks {
@@ -52,6 +52,7 @@ export class HostLWLock {
   }
 
   async with<T>(mode: LWLockMode, fn: () => T | Promise<T>): Promise<T> {
+    checkLockMode(mode, this.lock.name);
     await this.lock.acquireAsync(mode);
     this.holds.taken();
     try {

@@ -21,6 +21,10 @@
  * an uncontended release costs no notify. A woken waiter competes again; the lock is not
  * handed over (lwlock.c does the same).
  *
+ * Modes. Every entry that takes a mode refuses anything but 'shared' and 'exclusive'
+ * (InvalidLockModeError) before it touches the word, since plain JavaScript can pass any
+ * value and a wrong one would be counted as one mode and released as another.
+ *
  * Worker threads acquire with blocking waits (`acquire`); the host thread never blocks and
  * uses `acquireAsync`. Every thread keeps the list of locks it holds so the error and exit
  * paths can release them all (LWLockReleaseAll). A lock object knows whether this thread
@@ -40,7 +44,7 @@
  * removes nothing and starts the acquisition over in the new segment.
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
-import { LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
+import { InvalidLockModeError, LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
 import { waitAsyncHeld } from './keep-alive.js';
 import { H_EPOCH, L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
 
@@ -59,6 +63,17 @@ const NOT_HELD = 0;
 const HELD_SHARED = 1;
 const HELD_EXCLUSIVE = 2;
 const holdOf = (mode: LWLockMode): number => (mode === 'shared' ? HELD_SHARED : HELD_EXCLUSIVE);
+
+/**
+ * Every entry that takes a mode checks it before it touches a shared word: the arithmetic
+ * below treats anything but 'shared' as exclusive on the way in and subtracts the wrong
+ * amount on the way out, which would corrupt the word for every thread. One compare or two.
+ */
+export function checkLockMode(mode: unknown, lockName: string): asserts mode is LWLockMode {
+  if (mode === 'shared' || mode === 'exclusive') return;
+  const shown = typeof mode === 'string' ? JSON.stringify(mode) : typeof mode === 'object' || typeof mode === 'function' ? `a value of type ${typeof mode}` : String(mode);
+  throw new InvalidLockModeError(`lock "${lockName}": ${shown} is not a lock mode; use 'shared' or 'exclusive'`);
+}
 
 /** The locks this thread holds, in acquisition order (each records its own mode). */
 const held: LWLock[] = [];
@@ -87,6 +102,7 @@ export class LWLock {
 
   /** Blocking acquire (worker threads). The uncontended path is one load and one CAS. */
   acquire(mode: LWLockMode): void {
+    checkLockMode(mode, this.name);
     this.checkCanHold();
     if (mode === 'shared') {
       if (!this.tryShared()) this.acquireShared();
@@ -98,6 +114,7 @@ export class LWLock {
 
   /** LWLockConditionalAcquire: take it only if free now. */
   tryAcquire(mode: LWLockMode): boolean {
+    checkLockMode(mode, this.name);
     this.checkCanHold();
     const ok = mode === 'shared' ? this.tryShared() : this.tryExclusiveFromIdle();
     if (ok) this.track(mode);
@@ -120,6 +137,7 @@ export class LWLock {
    * header): it then starts over in the new epoch instead of leaving counts it no longer has.
    */
   async acquireAsync(mode: LWLockMode): Promise<void> {
+    checkLockMode(mode, this.name);
     if (mode === 'exclusive' && this.tryExclusiveFromIdle()) return;
     while (!(await this.acquireInEpoch(mode))) {
       // Reinitialized while asleep: the writer count and the sleeper count are gone; count again.
@@ -139,6 +157,7 @@ export class LWLock {
 
   /** Release from a thread that took the lock with acquire()/tryAcquire(). */
   release(mode: LWLockMode): void {
+    checkLockMode(mode, this.name);
     if (this.hold !== holdOf(mode)) throw new LockNotHeldError(`lock "${this.name}" is not held in ${mode} mode by this thread`);
     this.hold = NOT_HELD;
     // Locks are nearly always released in reverse order: the last entry, no search.
@@ -149,6 +168,7 @@ export class LWLock {
 
   /** Release after acquireAsync (host thread). */
   releaseUntracked(mode: LWLockMode): void {
+    checkLockMode(mode, this.name);
     if (mode === 'shared') Atomics.sub(this.i32, this.state, 1);
     else Atomics.sub(this.i32, this.state, LW_VAL_EXCLUSIVE);
     if (Atomics.load(this.i32, this.sleepers) !== 0) Atomics.notify(this.i32, this.state);

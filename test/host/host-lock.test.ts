@@ -57,3 +57,17 @@ t.test('a host task waiting for a lock across a crash-restart cycle starts over 
   await within(pm.lock('counter').with('shared', () => {}), 5_000, 'taking the lock shared afterwards');
   await within(pm.lock('counter').with('exclusive', () => {}), 5_000, 'taking the lock exclusively afterwards');
 });
+
+t.test("with() in a mode that is neither 'shared' nor 'exclusive' is refused with a typed error, the word untouched", async (t) => {
+  const pm = makeHost(t, { locks: ['counter'] });
+  await pm.start();
+  const word = lockWords(pm, COUNTER);
+  let ran = 0;
+  for (const bad of ['bogus', 'Exclusive', undefined, null, 0]) {
+    await t.rejects(pm.lock('counter').with(bad as never, () => void ran++), { code: 'BGW_ERR_INVALID_LOCK_MODE', message: /use 'shared' or 'exclusive'/ }, String(bad));
+    t.equal(hex(word.state()), hex(0), `the lock word is idle after with(${String(bad)})`);
+  }
+  t.equal(ran, 0, 'the function never ran');
+  await within(pm.lock('counter').with('exclusive', () => {}), 5_000, 'taking the lock exclusively afterwards');
+  await within(pm.lock('counter').with('shared', () => {}), 5_000, 'taking the lock shared afterwards');
+});

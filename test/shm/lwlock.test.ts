@@ -98,6 +98,29 @@ t.test('lock misuse is refused with typed errors; releaseAll frees everything', 
   releaseAllLWLocks();
 });
 
+t.test("every entry refuses a mode that is neither 'shared' nor 'exclusive' before it touches the word", async (t) => {
+  t.teardown(releaseAllLWLocks);
+  const i32 = new Int32Array(new SharedArrayBuffer(128));
+  const lock = new LWLock(i32, 16, 'moded');
+  const refused = { code: 'BGW_ERR_INVALID_LOCK_MODE', message: /use 'shared' or 'exclusive'/ };
+  for (const bad of ['bogus', 'SHARED', undefined, null, 1, {}]) {
+    const mode = bad as never;
+    t.throws(() => lock.acquire(mode), refused, `acquire(${String(bad)})`);
+    t.throws(() => lock.tryAcquire(mode), refused, `tryAcquire(${String(bad)})`);
+    t.throws(() => lock.with(mode, () => 1), refused, `with(${String(bad)})`);
+    t.throws(() => lock.release(mode), refused, `release(${String(bad)})`);
+    t.throws(() => lock.releaseUntracked(mode), refused, `releaseUntracked(${String(bad)})`);
+    await t.rejects(lock.acquireAsync(mode), refused, `acquireAsync(${String(bad)})`);
+    t.equal(Atomics.load(i32, 16), 0, 'the state word is untouched');
+  }
+  lock.acquire('exclusive');
+  t.throws(() => lock.release('bogus' as never), refused, 'a bad mode does not release a held lock');
+  t.equal(lock.heldMode(), 'exclusive', 'still held');
+  lock.release('exclusive');
+  t.equal(heldLWLockCount(), 0, 'nothing is held');
+  t.same([Atomics.load(i32, 16), Atomics.load(i32, 17)], [0, 0], 'state and sleepers are idle');
+});
+
 t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
   const { HEADER_BYTES, LWLOCK_BYTES, L_SLEEPERS } = await import('../../dist/lib/shm/layout.js');
   const { postmasterMetrics } = await import('../../dist/lib/index.js');
