@@ -12,7 +12,7 @@
  * Host thread only.
  */
 import { computeLayout, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
-import { LWLock } from '../shm/lwlock.js';
+import { AsyncLWLock } from '../shm/lwlock.js';
 import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
@@ -30,8 +30,8 @@ export class SharedMemory {
   readonly seg: Segment;
   readonly procs: ProcArray;
   readonly pmSignal: PmSignal;
-  readonly bgwLock: LWLock;
-  private readonly directory: ShmemDirectory;
+  readonly bgwLock: AsyncLWLock;
+  private readonly directory: ShmemDirectory<AsyncLWLock>;
 
   constructor(private readonly opts: ResolvedOptions) {
     const sizes = opts.shmem.map(([n, r]): [string, number] => [n, typeof r === 'number' ? r : r.size]);
@@ -39,8 +39,8 @@ export class SharedMemory {
     this.seg = Segment.create(layout, opts.maxParallelWorkers);
     this.procs = new ProcArray(this.seg);
     this.pmSignal = new PmSignal(this.procs);
-    this.directory = new ShmemDirectory(this.seg);
-    this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
+    this.directory = new ShmemDirectory(this.seg, AsyncLWLock);
+    this.bgwLock = new AsyncLWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
     this.runInits();
   }
 
@@ -54,7 +54,7 @@ export class SharedMemory {
     return this.directory.region(name);
   }
 
-  lock(name: string): LWLock {
+  lock(name: string): AsyncLWLock {
     return this.directory.lock(name);
   }
 

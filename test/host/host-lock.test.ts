@@ -1,7 +1,7 @@
 /**
- * The host's LWLocks (HostLWLock): a hold or a wait that spans a crash-restart cycle, modes
- * that are neither shared nor exclusive, and floods of host tasks on one lock. In every
- * case the lock word must end idle and every waiter must get the lock.
+ * The host's LWLocks (HostLWLock): a hold or a wait that spans a crash-restart cycle, and
+ * modes that are neither shared nor exclusive. In every case the lock word must end idle
+ * and every waiter must get the lock (floods of host tasks: lock-flood.test.ts).
  */
 import t from 'tap';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';

@@ -2,7 +2,10 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
-import { LWLock, heldLWLockCount, releaseAllLWLocks } from '../../dist/lib/shm/lwlock.js';
+import { MAX_BACKENDS } from '../../dist/lib/constants.js';
+import {
+  AsyncLWLock, LW_SHARED_MASK, LW_VAL_EXCLUSIVE, LW_WRITER_ONE, LW_WRITERS_MASK, LWLock, heldLWLockCount, releaseAllLWLocks,
+} from '../../dist/lib/shm/lwlock.js';
 import { fixture, makeHost, nextEvent } from '../helpers/host.js';
 
 const S = BGWORKER_SHMEM_ACCESS;
@@ -102,6 +105,7 @@ t.test("every entry refuses a mode that is neither 'shared' nor 'exclusive' befo
   t.teardown(releaseAllLWLocks);
   const i32 = new Int32Array(new SharedArrayBuffer(128));
   const lock = new LWLock(i32, 16, 'moded');
+  const hostLock = new AsyncLWLock(i32, 16, 'moded');
   const refused = { code: 'BGW_ERR_INVALID_LOCK_MODE', message: /use 'shared' or 'exclusive'/ };
   for (const bad of ['bogus', 'SHARED', undefined, null, 1, {}]) {
     const mode = bad as never;
@@ -109,8 +113,8 @@ t.test("every entry refuses a mode that is neither 'shared' nor 'exclusive' befo
     t.throws(() => lock.tryAcquire(mode), refused, `tryAcquire(${String(bad)})`);
     t.throws(() => lock.with(mode, () => 1), refused, `with(${String(bad)})`);
     t.throws(() => lock.release(mode), refused, `release(${String(bad)})`);
-    t.throws(() => lock.releaseUntracked(mode), refused, `releaseUntracked(${String(bad)})`);
-    await t.rejects(lock.acquireAsync(mode), refused, `acquireAsync(${String(bad)})`);
+    t.throws(() => hostLock.releaseUntracked(mode), refused, `releaseUntracked(${String(bad)})`);
+    await t.rejects(hostLock.acquireAsync(mode), refused, `acquireAsync(${String(bad)})`);
     t.equal(Atomics.load(i32, 16), 0, 'the state word is untouched');
   }
   lock.acquire('exclusive');
@@ -119,6 +123,20 @@ t.test("every entry refuses a mode that is neither 'shared' nor 'exclusive' befo
   lock.release('exclusive');
   t.equal(heldLWLockCount(), 0, 'nothing is held');
   t.same([Atomics.load(i32, 16), Atomics.load(i32, 17)], [0, 0], 'state and sleepers are idle');
+});
+
+t.test('every count field of the word holds more than every thread and the host', async (t) => {
+  const fields = { 'shared holders': LW_SHARED_MASK, 'queued writers': LW_WRITERS_MASK / LW_WRITER_ONE };
+  for (const [field, capacity] of Object.entries(fields)) t.ok(capacity >= MAX_BACKENDS + 1, `${field}: ${capacity} >= ${MAX_BACKENDS + 1}`);
+  t.equal(LW_SHARED_MASK & LW_WRITERS_MASK, 0, 'the fields do not overlap');
+  t.equal((LW_SHARED_MASK | LW_WRITERS_MASK) & LW_VAL_EXCLUSIVE, 0, 'nor does the exclusive bit');
+  t.ok((LW_SHARED_MASK | LW_WRITERS_MASK | LW_VAL_EXCLUSIVE) > 0, 'bit 31 stays clear');
+});
+
+t.test("a worker's lock object has no untracked, asynchronous entry", async (t) => {
+  const lock = new LWLock(new Int32Array(new SharedArrayBuffer(64)), 0, 'worker-side');
+  t.notOk('acquireAsync' in lock, 'no acquireAsync');
+  t.notOk('releaseUntracked' in lock, 'no releaseUntracked');
 });
 
 t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
