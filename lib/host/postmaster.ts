@@ -212,7 +212,9 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.endpoints = new HostEndpoints(procs);
     const gone = (): boolean => this.finished();
     // The last host release during a crash cycle lets the waiting pass reinitialize.
-    this.hostLocks = new HostLocks(() => this.fatalError && this.wake());
+    this.hostLocks = new HostLocks(() => {
+      if (this.fatalError) this.wake();
+    });
     this.handleHost = { array, bgwLock: this.hostLocks.for(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone };
   }
 

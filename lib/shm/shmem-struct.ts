@@ -9,7 +9,7 @@
  */
 import { UnknownShmemError } from '../errors.js';
 import { lockIndex, type SegmentLayout } from './layout.js';
-import { LWLock } from './lwlock.js';
+import type { LWLock } from './lwlock.js';
 import type { Segment } from './segment.js';
 
 export class ShmemStruct {
