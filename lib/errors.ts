@@ -221,6 +221,12 @@ export class TooManyLWLocksError extends BgwError {
   declare readonly code: typeof TooManyLWLocksError.code;
 }
 
+export class InvalidLockModeError extends BgwError {
+  static readonly code = 'BGW_ERR_INVALID_LOCK_MODE';
+  static readonly meaning = "A lock mode is not 'shared' or 'exclusive'.";
+  declare readonly code: typeof InvalidLockModeError.code;
+}
+
 export class UnknownShmemError extends BgwError {
   static readonly code = 'BGW_ERR_UNKNOWN_SHMEM';
   static readonly meaning = 'No shared-memory region or lock of that name was requested at start.';

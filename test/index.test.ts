@@ -102,6 +102,7 @@ const ERRORS = [
   'FunctionNotFoundError',
   'HostLatchesExhaustedError',
   'InvalidFlagsError',
+  'InvalidLockModeError',
   'InvalidNameError',
   'InvalidOptionError',
   'InvalidRegistrationError',

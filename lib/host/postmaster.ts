@@ -29,7 +29,9 @@
  * States: init → startup (PostmasterStart workers) → hot_standby (ConsistentState) → run
  * (RecoveryFinished; reached at start() unless the caller declares readiness later with
  * ready()) → stop_backends → wait_backends → stopped. `dead` is the end after a crash with
- * restartAfterCrash off. `fatalError` marks a crash cycle in progress.
+ * restartAfterCrash off. `fatalError` marks a crash cycle in progress. The cycle ends
+ * (shared memory is reinitialized) once every thread is gone and no host task holds an
+ * LWLock (host-lock.ts): unlike PostgreSQL's postmaster, this host may hold one.
  *
  * Smart shutdown waits for the host's clients: sessions opened with openSession(), e.g.
  * one per request a service is serving. Workers keep running and can still be registered
@@ -72,7 +74,7 @@ import { BgWorkerList, type ListChange } from './bgworker-list.js';
 import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import { HostEndpoints, type HostMqEndpoint } from './host-endpoints.js';
-import { HostLWLock } from './host-lock.js';
+import { HostLocks, type HostLWLock } from './host-lock.js';
 import { containLogger, emitContained, writeStderr } from './contained.js';
 import { assessHealth, type Health } from './health.js';
 import { consoleLogger } from './logger.js';
@@ -146,6 +148,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private list!: BgWorkerList;
   private endpoints!: HostEndpoints;
   private handleHost!: HandleHost;
+  private hostLocks!: HostLocks;
 
   constructor(options: PostmasterOptions = {}) {
     super();
@@ -254,7 +257,12 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       return rw && rw.generation === h.generation && rw.pid !== 0 ? rw.readyAt : null;
     };
     const latchOf = (slot: number): Latch => procs.latch(slot);
-    this.handleHost = { array, bgwLock: new HostLWLock(this.shm.bgwLock), pmSignal: this.pmSignal, watchers: this.watchers, gone, report, readyAt, latchOf };
+    // The last host release during a crash cycle lets the waiting pass reinitialize.
+    this.hostLocks = new HostLocks(() => {
+      if (this.fatalError) this.wake();
+    });
+    const bgwLock = this.hostLocks.for(this.shm.bgwLock);
+    this.handleHost = { array, bgwLock, pmSignal: this.pmSignal, watchers: this.watchers, gone, report, readyAt, latchOf };
   }
 
   /** A life became ready: its handles hear it, and 'ready' says how long registration → ready took. */
@@ -423,7 +431,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** A named LWLock, acquired without blocking the event loop. */
   lock(name: string): HostLWLock {
     this.assertStarted();
-    return new HostLWLock(this.shm.lock(name));
+    return this.hostLocks.for(this.shm.lock(name));
   }
 
   // ---------------------------------------------------------------- dynamic shared memory, queues, LISTEN
@@ -620,13 +628,17 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     if (this.children.count > 0 || this.children.threadsAlive > 0) return;
     if (this.state === 'wait_backends') return this.finishShutdown('stopped', 0);
     if (this.fatalError) {
-      if (!this.opts.restartAfterCrash || !this.reinitialize()) return this.finishShutdown('dead', 1);
+      if (!this.opts.restartAfterCrash) return this.finishShutdown('dead', 1);
+      // A host hold released after the reset would corrupt the zeroed lock word.
+      if (this.hostLocks.held > 0) return;
+      if (!this.reinitialize()) return this.finishShutdown('dead', 1);
     }
   }
 
   /**
-   * The end of a crash cycle: everyone is gone; rebuild shared memory and start again.
-   * False when a region's init threw: the host cannot go on without its shared memory.
+   * The end of a crash cycle: every thread is gone and the host holds no lock; rebuild
+   * shared memory and start again. False when a region's init threw: the host cannot go
+   * on without its shared memory.
    */
   private reinitialize(): boolean {
     this.log.info({}, 'all background workers terminated; reinitializing');

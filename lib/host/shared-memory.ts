@@ -12,7 +12,7 @@
  * Host thread only.
  */
 import { H_USABLE_SLOTS, LWLOCK_WAIT_BOUNDS_US, lockIndex } from '../shm/layout.js';
-import { LWLock } from '../shm/lwlock.js';
+import { AsyncLWLock } from '../shm/lwlock.js';
 import { PmSignal } from '../shm/pm-signal.js';
 import { ProcArray } from '../shm/proc-array.js';
 import { Segment } from '../shm/segment.js';
@@ -31,16 +31,16 @@ export class SharedMemory {
   readonly seg: Segment;
   readonly procs: ProcArray;
   readonly pmSignal: PmSignal;
-  readonly bgwLock: LWLock;
-  private readonly directory: ShmemDirectory;
+  readonly bgwLock: AsyncLWLock;
+  private readonly directory: ShmemDirectory<AsyncLWLock>;
 
   constructor(private readonly opts: ResolvedOptions) {
     const layout = segmentLayout(opts);
     this.seg = Segment.create(layout, opts.maxParallelWorkers);
     this.procs = new ProcArray(this.seg);
     this.pmSignal = new PmSignal(this.procs);
-    this.directory = new ShmemDirectory(this.seg);
-    this.bgwLock = new LWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
+    this.directory = new ShmemDirectory(this.seg, AsyncLWLock);
+    this.bgwLock = new AsyncLWLock(this.seg.i32, lockIndex(layout, 0), 'BackgroundWorkerLock');
     this.usable = opts.maxWorkerProcesses;
     this.runInits();
   }
@@ -70,7 +70,7 @@ export class SharedMemory {
     return this.directory.region(name);
   }
 
-  lock(name: string): LWLock {
+  lock(name: string): AsyncLWLock {
     return this.directory.lock(name);
   }
 

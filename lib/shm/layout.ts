@@ -36,6 +36,8 @@
  *   H_PMSIGNAL             anyone: Atomics.or a reason bit          host: Atomics.exchange 0
  *   H_PARALLEL_REGISTER    registrants, exclusive lock              registrants, lock
  *   H_PARALLEL_TERMINATE   host only, no lock                       registrants
+ *   H_EPOCH                host: reinitialize stores the old value  host's acquireAsync: load, to
+ *                          + 1 after zeroing, before its wake-ups   tell a reset from a wake-up
  *   H_USABLE_SLOTS         host (start, setMaxWorkerProcesses)      registrants, exclusive lock
  *   P_LATCH                anyone sets (CAS 0→1 + notify)           owner resets (store 0), waits
  *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
@@ -92,8 +94,14 @@ export const H_PARALLEL_REGISTER = 6;
 export const H_PARALLEL_TERMINATE = 7;
 export const H_MAIN_ARG_BYTES = 8;
 export const H_MAX_PARALLEL_WORKERS = 9;
+/**
+ * How many times the segment has been reinitialized. The one word a reset does not start
+ * from zero: a host task asleep on a lock across the reset compares it to tell that the
+ * counts it put in the lock's words were erased (lwlock.ts).
+ */
+export const H_EPOCH = 10;
 /** Slots registrants may claim: 0 .. H_USABLE_SLOTS - 1 of totalSlots (setMaxWorkerProcesses). */
-export const H_USABLE_SLOTS = 10;
+export const H_USABLE_SLOTS = 11;
 export const HEADER_BYTES = CACHE_LINE;
 
 /** An LWLock: state word and sleeper count (see lwlock.ts). */

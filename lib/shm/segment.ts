@@ -9,10 +9,13 @@
  * After a crash the host reinitializes the segment in place (`reinitialize`): every byte
  * is zeroed and the header rewritten, as PostgreSQL rebuilds shared memory, and every word
  * a thread could be sleeping on is notified so that sleepers re-check against the new state.
+ * Every worker thread is gone by then; only host tasks can still be asleep on a lock. The
+ * epoch word (H_EPOCH) is bumped before the wake-ups, so that such a task sees it was woken
+ * by a reset and does not undo counts that the zeroing already erased (lwlock.ts).
  */
 import { ShmBadMagicError } from '../errors.js';
 import {
-  H_MAGIC, H_MAIN_ARG_BYTES, H_MAX_PARALLEL_WORKERS, H_TOTAL_SLOTS, H_VERSION, LAYOUT_VERSION,
+  H_EPOCH, H_MAGIC, H_MAIN_ARG_BYTES, H_MAX_PARALLEL_WORKERS, H_TOTAL_SLOTS, H_VERSION, LAYOUT_VERSION,
   SEGMENT_MAGIC, type SegmentLayout,
 } from './layout.js';
 
@@ -44,11 +47,13 @@ export class Segment {
     return seg;
   }
 
-  /** Zero everything, rewrite the header, then wake every sleeper so it re-reads. */
+  /** Zero everything, rewrite the header, bump the epoch, then wake every sleeper so it re-reads. */
   reinitialize(): void {
     const maxParallel = Atomics.load(this.i32, H_MAX_PARALLEL_WORKERS);
+    const epoch = Atomics.load(this.i32, H_EPOCH);
     this.u8.fill(0);
     this.writeHeader(maxParallel);
+    Atomics.store(this.i32, H_EPOCH, (epoch + 1) | 0);
     const { lockBase, slotBase } = this.layout;
     // Locks and proc entries (latches) are the words threads sleep on; they sit together.
     for (let i = lockBase >> 2; i < slotBase >> 2; i++) Atomics.notify(this.i32, i);

@@ -62,7 +62,7 @@ export function sharedState(what: string): SharedState {
   shared ??= {
     array: new BackgroundWorkerArray(p.seg),
     bgwLock: new LWLock(p.seg.i32, lockIndex(p.seg.layout, 0), 'BackgroundWorkerLock'),
-    directory: new ShmemDirectory(p.seg),
+    directory: new ShmemDirectory(p.seg, LWLock),
   };
   return shared;
 }

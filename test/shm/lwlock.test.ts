@@ -3,8 +3,11 @@ import t from 'tap';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { BGWORKER_SHMEM_ACCESS } from '../../dist/lib/index.js';
+import { MAX_BACKENDS } from '../../dist/lib/constants.js';
 import { LWLOCK_BYTES } from '../../dist/lib/shm/layout.js';
-import { LWLock, heldLWLockCount, releaseAllLWLocks } from '../../dist/lib/shm/lwlock.js';
+import {
+  AsyncLWLock, LW_SHARED_MASK, LW_VAL_EXCLUSIVE, LW_WRITER_ONE, LW_WRITERS_MASK, LWLock, heldLWLockCount, releaseAllLWLocks,
+} from '../../dist/lib/shm/lwlock.js';
 import { COUNTER, COUNTER_TWIN } from '../../dist/test/fixtures/locked-counter.js';
 import { FLOOD_BYTES, WRITER_DONE } from '../../dist/test/fixtures/lwlock-flood.js';
 import { TORN_PAIRS } from '../../dist/test/fixtures/read-under-lock.js';
@@ -108,6 +111,44 @@ t.test('lock misuse is refused with typed errors; releaseAll frees everything', 
   for (let i = 0; i < 200; i++) many[i]!.acquire('exclusive');
   t.throws(() => many[200]!.acquire('exclusive'), { code: 'BGW_ERR_TOO_MANY_LWLOCKS' });
   releaseAllLWLocks();
+});
+
+t.test("every entry refuses a mode that is neither 'shared' nor 'exclusive' before it touches the word", async (t) => {
+  t.teardown(releaseAllLWLocks);
+  const i32 = new Int32Array(new SharedArrayBuffer(128));
+  const lock = new LWLock(i32, 16, 'moded');
+  const hostLock = new AsyncLWLock(i32, 16, 'moded');
+  const refused = { code: 'BGW_ERR_INVALID_LOCK_MODE', message: /use 'shared' or 'exclusive'/ };
+  for (const bad of ['bogus', 'SHARED', undefined, null, 1, {}]) {
+    const mode = bad as never;
+    t.throws(() => lock.acquire(mode), refused, `acquire(${String(bad)})`);
+    t.throws(() => lock.tryAcquire(mode), refused, `tryAcquire(${String(bad)})`);
+    t.throws(() => lock.with(mode, () => 1), refused, `with(${String(bad)})`);
+    t.throws(() => lock.release(mode), refused, `release(${String(bad)})`);
+    t.throws(() => hostLock.releaseUntracked(mode), refused, `releaseUntracked(${String(bad)})`);
+    await t.rejects(hostLock.acquireAsync(mode), refused, `acquireAsync(${String(bad)})`);
+    t.equal(Atomics.load(i32, 16), 0, 'the state word is untouched');
+  }
+  lock.acquire('exclusive');
+  t.throws(() => lock.release('bogus' as never), refused, 'a bad mode does not release a held lock');
+  t.equal(lock.heldMode(), 'exclusive', 'still held');
+  lock.release('exclusive');
+  t.equal(heldLWLockCount(), 0, 'nothing is held');
+  t.same([Atomics.load(i32, 16), Atomics.load(i32, 17)], [0, 0], 'state and sleepers are idle');
+});
+
+t.test('every count field of the word holds more than every thread and the host', async (t) => {
+  const fields = { 'shared holders': LW_SHARED_MASK, 'queued writers': LW_WRITERS_MASK / LW_WRITER_ONE };
+  for (const [field, capacity] of Object.entries(fields)) t.ok(capacity >= MAX_BACKENDS + 1, `${field}: ${capacity} >= ${MAX_BACKENDS + 1}`);
+  t.equal(LW_SHARED_MASK & LW_WRITERS_MASK, 0, 'the fields do not overlap');
+  t.equal((LW_SHARED_MASK | LW_WRITERS_MASK) & LW_VAL_EXCLUSIVE, 0, 'nor does the exclusive bit');
+  t.ok((LW_SHARED_MASK | LW_WRITERS_MASK | LW_VAL_EXCLUSIVE) > 0, 'bit 31 stays clear');
+});
+
+t.test("a worker's lock object has no untracked, asynchronous entry", async (t) => {
+  const lock = new LWLock(new Int32Array(new SharedArrayBuffer(64)), 0, 'worker-side');
+  t.notOk('acquireAsync' in lock, 'no acquireAsync');
+  t.notOk('releaseUntracked' in lock, 'no releaseUntracked');
 });
 
 t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
