@@ -73,6 +73,13 @@ export interface BackgroundWorker<A = unknown> {
    */
   readiness?: Readiness;
   /**
+   * Beyond PostgreSQL (where every backend is a fresh process): after a clean end, this
+   * worker's thread may run its next life, or another reusable worker's life of the same
+   * module, instead of a fresh thread. The module's own state then survives between lives.
+   * Default false: a fresh thread per life, as PostgreSQL's fresh process.
+   */
+  reusable?: boolean;
+  /**
    * bgw_notify_pid: who is told of start and stop. Dynamic registrations default to the
    * registrant (the host is pid 0); `null` asks for no notification. Static workers must leave it unset.
    */
@@ -94,6 +101,7 @@ export interface BackgroundWorkerEntry {
   /** 0: no deadline. */
   maxRuntimeMs: number;
   readiness: Readiness;
+  reusable: boolean;
 }
 
 export type Readiness = 'entry' | 'declared';

@@ -66,8 +66,10 @@ export function sanityCheckBackgroundWorker(w: BackgroundWorker, ctx: SanityCont
   const resourceLimits = checkResourceLimits(w.resourceLimits, prefix);
   const maxRuntimeMs = checkMaxRuntime(w.maxRuntimeMs, prefix);
   const readiness = checkReadiness(w.readiness, prefix);
+  if (w.reusable !== undefined && typeof w.reusable !== 'boolean') throw new InvalidOptionError(`${prefix}reusable must be true or false`);
+  const reusable = w.reusable === true;
   return {
-    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid, resourceLimits, maxRuntimeMs, readiness },
+    entry: { name, type, flags, startTime, restartTime, libraryName, functionName, extra, notifyPid, resourceLimits, maxRuntimeMs, readiness, reusable },
     mainArg,
   };
 }

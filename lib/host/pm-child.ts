@@ -24,6 +24,10 @@
  * what asked for it (terminated, shutdown, immediate, crash_restart): the exit is named
  * after it (exit-status.ts). A life keeps its first SIGTERM request; a SIGQUIT's replaces it.
  *
+ * Reuse (beyond PostgreSQL): a reusable worker whose life ended clean reports `reused`; the
+ * life is reaped as any other, and its thread, with this life's listeners removed, goes
+ * back to the launcher for another life of its module (thread-launcher.ts).
+ *
  * `threadsAlive` counts threads not yet gone, which can outlive their reaping by the
  * teardown: shutdown and reinitialization wait for zero.
  *
@@ -66,6 +70,7 @@ export class PmChildren {
   private readonly threads = new Set<Worker>();
   private readonly exits: Array<{ rw: RegisteredBgWorker; worker: Worker; code: number }> = [];
   private readonly hostLatch: Latch;
+  private readonly lifeListeners = new Map<Worker, () => void>();
 
   constructor(private readonly d: PmChildDeps) {
     this.hostLatch = d.procs.postmasterLatch();
@@ -105,12 +110,16 @@ export class PmChildren {
     this.children.set(rw.pid, rw);
     this.d.array.setPid(rw.slot, rw.pid);
     this.threads.add(worker);
-    worker.on('message', (m: WorkerMessage) => this.onMessage(rw, worker, m));
-    worker.on('error', (err) => (rw.exitError ??= toWire(err)));
-    worker.once('exit', (code) => {
+    const onMessage = (m: WorkerMessage): void => this.onMessage(rw, worker, m);
+    const onError = (err: Error): void => void (rw.exitError ??= toWire(err));
+    const onExit = (code: number): void => {
       this.threads.delete(worker);
+      this.lifeListeners.delete(worker);
       this.queueExit(rw, worker, code);
-    });
+    };
+    worker.on('message', onMessage).on('error', onError).once('exit', onExit);
+    // A reused thread outlives this life: its listeners for the life go when the life does.
+    this.lifeListeners.set(worker, () => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
     this.d.log.debug({ slot: rw.slot, pid: rw.pid }, `starting background worker process "${rw.entry.name}"`);
     return true;
   }
@@ -119,9 +128,19 @@ export class PmChildren {
     if (m.type === 'exit-report') {
       if (m.error) rw.exitError = m.error;
       this.queueExit(rw, worker, m.code);
+      if (m.reused) this.giveBack(rw, worker);
     } else if (m.type !== 'ready') {
       this.d.requests.handle(rw, worker, m);
     }
+  }
+
+  /** A reusable worker's life ended clean: its thread leaves this life and goes back to the launcher. */
+  private giveBack(rw: RegisteredBgWorker, worker: Worker): void {
+    this.lifeListeners.get(worker)?.();
+    this.lifeListeners.delete(worker);
+    this.threads.delete(worker);
+    if (this.d.launcher.giveBack) this.d.launcher.giveBack(worker, rw.entry.libraryName);
+    else worker.postMessage({ type: 'retire' } satisfies HostMessage);
   }
 
   private queueExit(rw: RegisteredBgWorker, worker: Worker, code: number): void {

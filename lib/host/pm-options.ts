@@ -22,7 +22,7 @@ import { computeLayout, MAX_SEGMENT_BYTES, type SegmentLayout } from '../shm/lay
 import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { Logger } from '../types.js';
 import { checkRestartIntensity, type RestartIntensityOptions } from './restart-intensity.js';
-import type { Launcher } from './thread-launcher.js';
+import type { Launcher, ThreadPolicy } from './thread-launcher.js';
 
 export type ShmemRequest = number | { size: number; init?: (region: ShmemStruct) => void };
 
@@ -54,8 +54,21 @@ export interface PostmasterOptions {
    * a shared-memory worker a crash, as a SIGKILLed backend is in PostgreSQL.
    */
   safeHardStop?: boolean;
-  /** Warm threads kept ready for launches. Default 2. */
+  /**
+   * Warm threads kept ready while launches come. Default 2. Once no launch came for
+   * spareIdleMs (default 30 s), spares are retired down to minSpareThreads (default 1); the
+   * next launches bring them back, one spare per launch.
+   */
   spareThreads?: number;
+  minSpareThreads?: number;
+  spareIdleMs?: number;
+  /**
+   * Beyond PostgreSQL: thread reuse for workers registered `reusable`. A thread is retired
+   * instead of reused after maxLives lives (default 1000) or once its used heap passed
+   * maxHeapMb (default 64, after tinypool's maxMemoryLimitBeforeRecycle); at most maxIdle
+   * threads (default 4) wait for a next life, each for idleMs (default 10 s).
+   */
+  reuse?: { maxLives?: number; maxHeapMb?: number; maxIdle?: number; idleMs?: number };
   /** Bytes reserved per slot for mainArg's structured clone. Default 4096. */
   mainArgBytes?: number;
   /** Latches the host can hand to its shm_mq endpoints (mqEndpoint()). Default 16. */
@@ -83,6 +96,7 @@ export interface ResolvedOptions {
   restartAfterCrash: boolean;
   safeHardStop: boolean;
   spareThreads: number;
+  threads: ThreadPolicy;
   mainArgBytes: number;
   hostLatches: number;
   shmem: Array<[string, ShmemRequest]>;
@@ -105,6 +119,7 @@ export function resolveOptions(o: PostmasterOptions): ResolvedOptions {
     restartAfterCrash: boolOption('restartAfterCrash', o.restartAfterCrash, true),
     safeHardStop: boolOption('safeHardStop', o.safeHardStop, true),
     spareThreads: intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64),
+    threads: threadPolicy(o),
     mainArgBytes: intOption('mainArgBytes', o.mainArgBytes, DEFAULT_MAIN_ARG_BYTES, 16, 1 << 24),
     hostLatches: intOption('hostLatches', o.hostLatches, DEFAULT_HOST_LATCHES, 0, 1024),
     shmem: shmemRequests(o.shmem),
@@ -184,6 +199,23 @@ function checkLogger(logger: unknown): void {
  * Each entry a flag Node takes in NODE_OPTIONS (`--flag` or `--flag=value`), or the value
  * after a flag written without `=`: a worker thread is started with these.
  */
+function threadPolicy(o: PostmasterOptions): ThreadPolicy {
+  const spareThreads = intOption('spareThreads', o.spareThreads, DEFAULT_SPARE_THREADS, 0, 64);
+  const r = o.reuse ?? {};
+  if (typeof r !== 'object' || r === null) throw new InvalidOptionError('reuse must be an object of { maxLives, maxHeapMb, maxIdle, idleMs }');
+  const unknown = Object.keys(r).filter((k) => !['maxLives', 'maxHeapMb', 'maxIdle', 'idleMs'].includes(k));
+  if (unknown.length > 0) throw new InvalidOptionError(`unknown reuse option(s): ${unknown.map((k) => printable(k)).join(', ')}`);
+  return {
+    spareThreads,
+    minSpareThreads: intOption('minSpareThreads', o.minSpareThreads, Math.min(1, spareThreads), 0, spareThreads),
+    spareIdleMs: intOption('spareIdleMs', o.spareIdleMs, 30_000, 100, 2 ** 31 - 1),
+    maxLives: intOption('reuse.maxLives', r.maxLives, 1000, 1, 2 ** 31 - 1),
+    maxHeapMb: intOption('reuse.maxHeapMb', r.maxHeapMb, 64, 1, 1 << 20),
+    maxIdle: intOption('reuse.maxIdle', r.maxIdle, 4, 0, 1024),
+    idleMs: intOption('reuse.idleMs', r.idleMs, 10_000, 1, 2 ** 31 - 1),
+  };
+}
+
 function checkExecArgv(execArgv: unknown): void {
   if (execArgv === undefined) return;
   if (!Array.isArray(execArgv)) throw new InvalidOptionError('execArgv must be an array of strings: Node flags for the worker threads');

@@ -240,7 +240,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     const { seg, procs } = this.shm;
     const array = new BackgroundWorkerArray(seg);
     const database = { ...this.options.database };
-    this.threads = new ThreadLauncher(seg, this.opts.spareThreads, this.options.execArgv, database);
+    this.threads = new ThreadLauncher(seg, this.opts.threads, this.options.execArgv, database);
     const launcher = this.options.wrapLauncher ? this.options.wrapLauncher(this.threads) : this.threads;
     const onActivity = (rw: RegisteredBgWorker): void => void this.emit('activity', rw.row());
     const onReady = (rw: RegisteredBgWorker): void => this.onReady(rw);

@@ -35,29 +35,53 @@ const entryUrl = new URL(`../worker/entry${extname(new URL(import.meta.url).path
 export interface Launcher {
   /** Start a worker life in a thread; throws if no thread can be had (a fork failure). */
   launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker;
+  /** A reusable worker's thread ended its life clean and may run another of `module`'s. */
+  giveBack?(worker: Worker, module: string): void;
   /** Load a module in every spare ahead of need. */
   preload(url: string): void;
   /** Let every spare exit by itself; resolves when they are gone. */
   retire(): Promise<void>;
 }
 
+/** How threads are kept warm and reused (pm-options.ts resolves them). */
+export interface ThreadPolicy {
+  /** Spares kept while launches come. */
+  spareThreads: number;
+  /** Spares kept once no launch came for spareIdleMs. */
+  minSpareThreads: number;
+  spareIdleMs: number;
+  /** Reuse: lives per thread and heap (MB) before a thread is retired instead of reused. */
+  maxLives: number;
+  maxHeapMb: number;
+  /** Reusable threads kept idle at most, and how long one waits for its next life. */
+  maxIdle: number;
+  idleMs: number;
+}
+
 export class ThreadLauncher implements Launcher {
   private readonly spares = new Set<Worker>();
   private readonly preloads = new Set<string>();
+  /** Reusable threads waiting for another life of their module, oldest first. */
+  private readonly idle = new Map<Worker, { module: string; timer: NodeJS.Timeout }>();
   private retiring = false;
+  private lastLaunch = 0;
+  private readonly shrink: NodeJS.Timeout;
 
   constructor(
     private readonly seg: Segment,
-    private readonly spareCount: number,
+    private readonly policy: ThreadPolicy,
     private readonly execArgv: string[] | undefined,
     private readonly database: DatabaseSettings,
-  ) {}
+  ) {
+    this.shrink = setInterval(() => this.shrinkSpares(), Math.max(100, policy.spareIdleMs / 4));
+    this.shrink.unref();
+  }
 
   /** Fill the pool and wait until every spare reported ready; throws if one failed before. */
   async start(preload: Iterable<string>): Promise<void> {
     for (const url of preload) this.preloads.add(url);
     const ready: Array<Promise<ThreadStartFailedError | null>> = [];
-    for (let i = 0; i < this.spareCount; i++) ready.push(this.spawnSpare());
+    for (let i = 0; i < this.policy.spareThreads; i++) ready.push(this.spawnSpare());
     const failure = (await Promise.all(ready)).find((f) => f !== null);
     if (failure) {
       await this.retire();
@@ -70,17 +94,71 @@ export class ThreadLauncher implements Launcher {
     return this.spares.size;
   }
 
+  /** Reusable threads idle in the pool now. */
+  get idleReusable(): number {
+    return this.idle.size;
+  }
+
   launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker {
+    this.lastLaunch = Date.now();
     // A thread's resource limits are fixed when it starts: a worker with limits of its own
-    // gets a thread of its own, started now.
+    // gets a thread of its own, started now, and is never reused.
     const limited = Object.keys(entry.resourceLimits).length > 0;
-    let w = limited ? undefined : (this.spares.values().next().value as Worker | undefined);
-    if (w) this.spares.delete(w);
-    else w = this.spawn(limited ? entry.resourceLimits : undefined);
+    let w = entry.reusable && !limited ? this.takeIdle(entry.libraryName) : undefined;
+    if (!w && !limited) {
+      w = this.spares.values().next().value as Worker | undefined;
+      if (w) this.spares.delete(w);
+      if (!this.retiring && this.spares.size < this.policy.spareThreads) void this.spawnSpare();
+    }
+    w ??= this.spawn(limited ? entry.resourceLimits : undefined);
     const m: HostMessage = { type: 'launch', slot, entry, mainArg };
     w.postMessage(m);
-    if (!this.retiring) void this.spawnSpare();
     return w;
+  }
+
+  /** A reusable worker's thread came back: keep it for another life of `module`, within the bounds. */
+  giveBack(worker: Worker, module: string): void {
+    if (this.retiring || this.policy.maxIdle === 0) return this.retireThread(worker);
+    if (this.idle.size >= this.policy.maxIdle) this.retireThread(this.idle.keys().next().value as Worker);
+    const timer = setTimeout(() => this.retireThread(worker), this.policy.idleMs);
+    timer.unref();
+    this.idle.set(worker, { module, timer });
+    worker.once('exit', () => this.dropIdle(worker));
+  }
+
+  private takeIdle(module: string): Worker | undefined {
+    for (const [w, e] of this.idle) {
+      if (e.module !== module) continue;
+      this.dropIdle(w);
+      return w;
+    }
+    return undefined;
+  }
+
+  private dropIdle(w: Worker): void {
+    const e = this.idle.get(w);
+    if (!e) return;
+    clearTimeout(e.timer);
+    this.idle.delete(w);
+  }
+
+  private retireThread(w: Worker): void {
+    this.dropIdle(w);
+    const m: HostMessage = { type: 'retire' };
+    w.postMessage(m);
+  }
+
+  /**
+   * Spares follow demand: spareThreads of them while launches come; once none came for
+   * spareIdleMs, they are retired down to minSpareThreads. The next launch takes a spare if
+   * one is left (or starts a thread) and brings them back up.
+   */
+  private shrinkSpares(): void {
+    if (this.retiring || Date.now() - this.lastLaunch < this.policy.spareIdleMs) return;
+    for (const w of [...this.spares].slice(this.policy.minSpareThreads)) {
+      this.spares.delete(w);
+      this.retireThread(w);
+    }
   }
 
   preload(url: string): void {
@@ -92,15 +170,17 @@ export class ThreadLauncher implements Launcher {
 
   async retire(): Promise<void> {
     this.retiring = true;
-    const gone = [...this.spares].map((w) => new Promise<void>((res) => w.once('exit', () => res())));
-    const m: HostMessage = { type: 'retire' };
-    for (const w of this.spares) w.postMessage(m);
+    clearInterval(this.shrink);
+    const all = [...this.spares, ...this.idle.keys()];
+    const gone = all.map((w) => new Promise<void>((res) => w.once('exit', () => res())));
+    for (const w of all) this.retireThread(w);
     await Promise.all(gone);
   }
 
   /** @throws {BGW_ERR_THREAD_START_FAILED} */
   private spawn(resourceLimits?: WorkerResourceLimits): Worker {
-    const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads], database: this.database };
+    const reuse = { maxLives: this.policy.maxLives, maxHeapMb: this.policy.maxHeapMb };
+    const workerData: ThreadData = { sab: this.seg.sab, layout: this.seg.layout, preload: [...this.preloads], database: this.database, reuse };
     try {
       return new Worker(entryUrl, {
         workerData,
@@ -141,7 +221,7 @@ export class ThreadLauncher implements Launcher {
         // A spare that died after it was ready is replaced. One that died before (a preloaded
         // module that kills its thread) is not, or a bad module would respawn threads forever;
         // launches then start threads on demand.
-        if (this.spares.delete(w) && ready && !this.retiring) void this.spawnSpare();
+        if (this.spares.delete(w) && ready && !this.retiring && this.spares.size < this.policy.spareThreads) void this.spawnSpare();
       });
     });
   }

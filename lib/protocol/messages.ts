@@ -20,6 +20,8 @@ export interface ThreadData {
   preload: string[];
   /** The host's database settings: defaults for initializeConnection(). */
   database: DatabaseSettings;
+  /** When a reusable worker's thread is retired instead of reused. */
+  reuse: { maxLives: number; maxHeapMb: number };
 }
 
 // ---- sent by the host ----
@@ -68,6 +70,8 @@ export interface ExitReportMessage {
   type: 'exit-report';
   code: number;
   error?: WireError;
+  /** A reusable worker's life ended clean and its thread stays, ready for another life. */
+  reused?: true;
 }
 /** dsm_detach / dsm_pin_segment / dsm_unpin_segment: no answer. */
 export interface DsmReleaseMessage {

@@ -173,6 +173,8 @@ export const S_OPTIONS = 20;
 export const S_MAX_RUNTIME_MS = 21;
 /** S_OPTIONS: readiness is declared by ctx.ready(), not the entry's start. */
 export const OPT_READY_DECLARED = 1;
+/** S_OPTIONS: the worker's thread may be reused after a clean end. */
+export const OPT_REUSABLE = 2;
 /** The generation, as a BigInt64 index relative to the slot's first BigInt64. */
 export const S64_GENERATION = 7;
 /** Byte offsets of the variable fields, relative to the slot's start. */

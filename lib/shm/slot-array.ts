@@ -15,7 +15,7 @@ import {
   S64_GENERATION, SB_ARG, SB_EXTRA, SB_FUNCTION, SB_LIBRARY, SB_NAME, SB_TYPE, S_ARG_LEN, S_EXTRA_LEN, S_FLAGS,
   S_FUNCTION_LEN, S_IN_USE, S_LIBRARY_LEN, S_NAME_LEN, S_NOTIFY_PID, S_PID, S_RESTART_TIME, S_START_TIME,
   S_RL_CODE_RANGE, S_RL_OLD_GEN, S_RL_STACK, S_RL_YOUNG_GEN, S_TERMINATE, S_TYPE_LEN, slotOffset, S_OPTIONS, S_MAX_RUNTIME_MS,
-  OPT_READY_DECLARED,
+  OPT_READY_DECLARED, OPT_REUSABLE,
 } from './layout.js';
 import type { Segment } from './segment.js';
 
@@ -85,7 +85,7 @@ export class BackgroundWorkerArray {
     i32[this.i(n, S_RL_YOUNG_GEN)] = rl.maxYoungGenerationSizeMb ?? 0;
     i32[this.i(n, S_RL_CODE_RANGE)] = rl.codeRangeSizeMb ?? 0;
     i32[this.i(n, S_RL_STACK)] = rl.stackSizeMb ?? 0;
-    i32[this.i(n, S_OPTIONS)] = entry.readiness === 'declared' ? OPT_READY_DECLARED : 0;
+    i32[this.i(n, S_OPTIONS)] = (entry.readiness === 'declared' ? OPT_READY_DECLARED : 0) | (entry.reusable ? OPT_REUSABLE : 0);
     i32[this.i(n, S_MAX_RUNTIME_MS)] = entry.maxRuntimeMs;
     Atomics.store(i32, this.i(n, S_TERMINATE), 0);
     Atomics.store(i32, this.i(n, S_PID), pid);
@@ -133,6 +133,7 @@ export class BackgroundWorkerArray {
       resourceLimits: this.resourceLimits(n),
       maxRuntimeMs: Math.max(0, i32[this.i(n, S_MAX_RUNTIME_MS)]!),
       readiness: i32[this.i(n, S_OPTIONS)]! & OPT_READY_DECLARED ? 'declared' : 'entry',
+      reusable: (i32[this.i(n, S_OPTIONS)]! & OPT_REUSABLE) !== 0,
     };
     return { entry, mainArg: this.seg.u8.slice(base + SB_ARG, base + SB_ARG + argLen) };
   }

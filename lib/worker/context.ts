@@ -21,7 +21,7 @@ import { currentClient, initializeConnection, reportActivity, transaction } from
 import { dsmAttach, dsmCreate } from './dsm.js';
 import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
 import { WorkerBackgroundWorkerHandle } from './handle.js';
-import { checkForInterrupts, interruptPending, setSignalHandler, stopReason, terminationSignal, type CatchableSignal, type StopReason } from './interrupts.js';
+import { checkForInterrupts, interruptPending, setSignalHandler, lifeSignal, stopReason, type CatchableSignal, type StopReason } from './interrupts.js';
 import { attachmentsChanged, criticalSection } from './hazards.js';
 import { declareReady } from './readiness.js';
 import { workerLog } from './log.js';
@@ -55,7 +55,7 @@ export class WorkerContext<A = unknown> {
    * which (ctx.stopReason). Hand it to fetch, timers and the like; queries on ctx.db are
    * cancelled by it.
    */
-  readonly signal: AbortSignal = terminationSignal;
+  readonly signal: AbortSignal = lifeSignal();
   readonly log: Logger = workerLog;
 
   constructor(mainArg: Uint8Array) {

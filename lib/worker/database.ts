@@ -23,7 +23,8 @@
  */
 import { DbAlreadyConnectedError, DbConnectFailedError, DbConnectionLostError, DbNotConnectedError, DbNotRequestedError } from '../errors.js';
 import { clientConfig, connectClient, type DatabaseSettings, type PgClient, type PgClientConfig } from '../pg/connect.js';
-import { terminationSignal } from './interrupts.js';
+import { lifeSignal } from './interrupts.js';
+import { onNewLife } from './life.js';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
 import { getMyProc } from './my-proc.js';
 import { onProcExit, procExit } from './proc-exit.js';
@@ -31,6 +32,10 @@ import { postToHost } from './to-host.js';
 
 let client: PgClient | null = null;
 let connecting = false;
+onNewLife(() => {
+  client = null;
+  connecting = false;
+});
 
 export function reportActivity(activity: string | null): void {
   postToHost({ type: 'activity', activity });
@@ -51,7 +56,7 @@ export async function initializeConnection(settings: DatabaseSettings = {}): Pro
   }
   c.on('error', (err) => procExit(1, new DbConnectionLostError(`lost the database connection: ${err.message}`, { cause: err })));
   cancelOnAbort(c, clientConfig(p.database, settings, `bgworker: ${p.entry.name} (cancel)`));
-  onProcExit(() => void c.end().catch(() => undefined));
+  onProcExit(() => c.end().catch(() => undefined));
   client = c;
   reportActivity('idle');
   return c;
@@ -72,8 +77,9 @@ function cancelOnAbort(c: PgClient, config: PgClientConfig): void {
       })
       .catch(() => undefined);
   };
-  if (terminationSignal.aborted) cancel();
-  else terminationSignal.addEventListener('abort', cancel, { once: true });
+  const signal = lifeSignal();
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
 }
 
 export function currentClient(): PgClient {

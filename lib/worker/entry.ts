@@ -7,7 +7,9 @@
  *   2. `launch`: take the slot, flip the dead-man switch to ACTIVE, import the module,
  *      find the export, call it with signals held until its first synchronous lines ran
  *      (a worker whose readiness is 'entry' is declared ready just before);
- *   3. exit: the entry resolved → exit 0; it threw → log, exit 1 (the ERROR/FATAL path).
+ *   3. exit: the entry resolved → exit 0; it threw → log, exit 1 (the ERROR/FATAL path);
+ *      a reusable worker's clean end instead keeps the thread for another life of its
+ *      module (proc-exit.ts), which starts again at 2 with every per-life state reset.
  *
  * Exits go through proc-exit.ts, the orderly path. Everything else (an uncaught error
  * outside the entry, another exit code, out of memory, terminate()) skips it and leaves the
@@ -24,7 +26,8 @@ import { WorkerContext } from './context.js';
 import { serviceSignals, unblockSignals, watchForHostDeath } from './interrupts.js';
 import { workerLog } from './log.js';
 import { hasMyProc, setMyProc } from './my-proc.js';
-import { procExit } from './proc-exit.js';
+import { activeResources, endReusableLife, procExit } from './proc-exit.js';
+import { beginLife } from './life.js';
 import { declareReady } from './readiness.js';
 import { publishHazards } from './hazards.js';
 import { onHostReply, postToHost } from './to-host.js';
@@ -42,11 +45,15 @@ async function preload(url: string): Promise<void> {
 }
 
 async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
+  beginLife();
   procs.setChildState(m.slot, PM_CHILD_ACTIVE);
   setMyProc({ slot: m.slot, entry: m.entry, database: data.database, seg, procs, pmSignal, latch: procs.latch(m.slot) });
   setExitOnPmDeath(() => procExit(1));
   publishHazards(procs, m.slot);
   watchForHostDeath(seg, pmSignal);
+  const baseline = m.entry.reusable ? activeResources() : null;
+  let code: 0 | 1 = 0;
+  let error: unknown;
   try {
     const mod = (await import(m.entry.libraryName)) as Record<string, unknown>;
     const fn = mod[m.entry.functionName];
@@ -65,9 +72,11 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
     // A terminate is the expected way out (PostgreSQL logs it as FATAL but it is no fault).
     const level = err instanceof AdminShutdownError ? 'info' : 'error';
     workerLog[level]({ err }, err instanceof Error ? err.message : String(err));
-    procExit(1, err);
+    code = 1;
+    error = err;
   }
-  procExit(0);
+  if (baseline && (await endReusableLife(code, error, baseline, data.reuse))) return;
+  procExit(code, error);
 }
 
 port.on('message', (m: HostMessage) => {

@@ -21,10 +21,20 @@
  */
 import { publishLWLockHazard } from '../shm/lwlock.js';
 import type { ProcArray } from '../shm/proc-array.js';
+import { onNewLife } from './life.js';
 
 let words: { i32: Int32Array; attachments: number; critSection: number } | null = null;
 let attachments = 0;
 let critDepth = 0;
+onNewLife(() => {
+  attachments = 0;
+  critDepth = 0;
+});
+
+/** Nothing attached, no critical section open (a reusable thread's end checks it). */
+export function hazardsClear(): boolean {
+  return attachments === 0 && critDepth === 0;
+}
 
 /** At launch: where this life's hazard words are. */
 export function publishHazards(procs: ProcArray, slot: number): void {

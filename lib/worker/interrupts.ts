@@ -38,6 +38,7 @@ import type { Segment } from '../shm/segment.js';
 import { SIGHUP_PENDING, SIGINT_PENDING, SIGNAL_BITS, SIGQUIT_PENDING, SIGTERM_PENDING, type SignalName } from '../shm/proc-array.js';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
 import { inCriticalSection } from './hazards.js';
+import { onNewLife } from './life.js';
 import { getMyProc } from './my-proc.js';
 
 export type CatchableSignal = Exclude<SignalName, 'SIGQUIT'>;
@@ -46,12 +47,23 @@ export type CatchableSignal = Exclude<SignalName, 'SIGQUIT'>;
 export type StopReason = 'terminate' | 'shutdown' | 'deadline' | 'host_death';
 
 const handlers = new Map<CatchableSignal, () => void>();
-const controller = new AbortController();
+let controller = new AbortController();
 let unblocked = false;
 let procDiePending = false;
 let queryCancelPending = false;
 
-export const terminationSignal: AbortSignal = controller.signal;
+onNewLife(() => {
+  handlers.clear();
+  controller = new AbortController();
+  unblocked = false;
+  procDiePending = false;
+  queryCancelPending = false;
+});
+
+/** This life's abort signal (ctx.signal). */
+export function lifeSignal(): AbortSignal {
+  return controller.signal;
+}
 
 /** Replace a signal's default action; a pending signal is delivered at once. */
 export function setSignalHandler(sig: CatchableSignal, handler: (() => void) | null): void {
@@ -126,12 +138,21 @@ export function stopReason(): StopReason | null {
  * keep the thread alive (keep-alive.ts would), since a worker that finished its work exits
  * whether the host lives or not.
  */
+let watching = false;
+
 export function watchForHostDeath(seg: Segment, pmSignal: PmSignal): void {
+  // One watch per thread: it aborts whichever life is current when the host dies.
+  if (watching) return;
+  watching = true;
+  watchDeathWord(seg, pmSignal);
+}
+
+function watchDeathWord(seg: Segment, pmSignal: PmSignal): void {
   const onDeath = (): void => abortWith(Object.assign(new PostmasterDeathError('the host has died; this worker should end'), { stop: 'host_death' as const }));
   if (pmSignal.isDead()) return onDeath();
   const w = Atomics.waitAsync(seg.i32, H_PM_DEATH, 0);
   if (!w.async) return onDeath();
-  void w.value.then(() => (pmSignal.isDead() ? onDeath() : watchForHostDeath(seg, pmSignal)));
+  void w.value.then(() => (pmSignal.isDead() ? onDeath() : watchDeathWord(seg, pmSignal)));
 }
 
 /** True when checkForInterrupts() would throw. */

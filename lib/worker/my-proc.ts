@@ -42,6 +42,7 @@ let shared: SharedState | null = null;
 
 export function setMyProc(p: MyProc): void {
   myProc = p;
+  shared = null;
 }
 
 export function getMyProc(): MyProc {

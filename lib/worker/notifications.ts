@@ -10,6 +10,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { NotificationMessage } from '../protocol/messages.js';
+import { onNewLife } from './life.js';
 import { requestHost } from './to-host.js';
 
 export interface Notification {
@@ -21,6 +22,11 @@ export type NotificationEvent = Notification | { resync: true };
 
 let port: MessagePort | null = null;
 const queued: NotificationEvent[] = [];
+onNewLife(() => {
+  port?.close();
+  port = null;
+  queued.length = 0;
+});
 
 export async function listen(channel: string): Promise<void> {
   if (port) {

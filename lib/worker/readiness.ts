@@ -6,9 +6,11 @@
  * and loaded what it serves. The host learns it by one message per life; later calls are
  * no-ops.
  */
+import { onNewLife } from './life.js';
 import { postToHost } from './to-host.js';
 
 let declared = false;
+onNewLife(() => void (declared = false));
 
 export function declareReady(): void {
   if (declared) return;
