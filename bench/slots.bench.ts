@@ -6,6 +6,10 @@
  * two alternate after a warm-up window of each, with a pause between windows so threads
  * still being created or torn down do not spill into the next; medians of window rates.
  *
+ * slots.churn.reuse: the same cycles with the worker registered `reusable` (thread reuse,
+ * beyond PostgreSQL), beside the same bare-thread baseline; extra: p50/p99 of register →
+ * the entry begins (handle.waitForReady(), readiness 'entry') over the cycles.
+ *
  * Extra: the cost of one activity() read (pg_stat_activity for bgworkers) with every slot
  * held by an idle worker.
  */
@@ -13,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { type BackgroundWorkerHandle, Postmaster, silentLogger } from '../lib/index.js';
 import { figure } from './catalogue.js';
 import { alternate, exited, sleep, workerUrl } from './harness.js';
-import { median } from './stats.js';
+import { median, quantile } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const SLOTS = 8;
@@ -32,11 +36,16 @@ async function churn(ms: number, cycle: () => Promise<boolean>): Promise<number>
   return rate;
 }
 
-async function oursCycle(pm: Postmaster): Promise<boolean> {
-  const h = await pm.registerDynamicBackgroundWorker({ name: 'churn', module: workerUrl('exit-now') });
+async function oursCycle(pm: Postmaster, reusable = false, starts?: number[]): Promise<boolean> {
+  const t0 = performance.now();
+  const h = await pm.registerDynamicBackgroundWorker({ name: 'churn', module: workerUrl('exit-now'), reusable });
   if (!h) {
     await sleep(0); // every slot busy for a moment: try again
     return false;
+  }
+  if (starts) {
+    await h.waitForReady();
+    starts.push(performance.now() - t0);
   }
   await h.waitForShutdown();
   return true;
@@ -88,14 +97,38 @@ async function measure(ctx: BenchContext, pm: Postmaster): Promise<Figure> {
   return figure('slots.churn', { ours: median(ours), baseline: median(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, activity_read_us: activityUs } });
 }
 
+async function measureReuse(ctx: BenchContext, pm: Postmaster): Promise<Figure> {
+  const ms = ctx.quick ? 600 : 1500;
+  const rounds = ctx.quick ? 2 : 4;
+  const ours: number[] = [];
+  const bare: number[] = [];
+  const starts: number[] = [];
+  await alternate(
+    rounds,
+    1,
+    async (rec) => {
+      ctx.progress(`slots.churn.reuse: reusable bgworkers, ${rec ? `window ${ours.length + 1}/${rounds}` : 'warm-up'}`);
+      const r = await churn(ms, () => oursCycle(pm, true, rec ? starts : undefined));
+      if (rec) ours.push(r);
+    },
+    async (rec) => {
+      ctx.progress(`slots.churn.reuse: bare threads, ${rec ? `window ${bare.length + 1}/${rounds}` : 'warm-up'}`);
+      const r = await churn(ms, bareCycle);
+      if (rec) bare.push(r);
+    },
+  );
+  const start = { start_p50_ms: quantile(starts, 0.5), start_p99_ms: quantile(starts, 0.99), start_samples: starts.length };
+  return figure('slots.churn.reuse', { ours: median(ours), baseline: median(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, ...start } });
+}
+
 const bench: Bench = {
   name: 'slots',
-  figures: ['slots.churn'],
+  figures: ['slots.churn', 'slots.churn.reuse'],
   async run(ctx) {
     const pm = new Postmaster({ logger: silentLogger, maxWorkerProcesses: SLOTS, terminateGraceMs: 1000 });
     await pm.start();
     try {
-      return [await measure(ctx, pm)];
+      return [await measure(ctx, pm), await measureReuse(ctx, pm)];
     } finally {
       await pm.shutdown('fast');
     }

@@ -30,6 +30,10 @@ import type { DatabaseSettings } from '../pg/connect.js';
 import type { Segment } from '../shm/segment.js';
 import type { BackgroundWorkerEntry, WorkerResourceLimits } from '../types.js';
 
+// Built, the worker side is one prebuilt bundle (package.json's build:worker): the thread's
+// entry and the public worker API share a single runtime chunk, so a thread resolves and
+// compiles three files instead of thirty, and a worker module importing 'bgworker/worker'
+// gets the very module instances the entry set up.
 const entryUrl = new URL(`../worker/entry${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
 
 export interface Launcher {
