@@ -34,5 +34,5 @@ export type { DatabaseSettings } from './pg/connect.js';
 export { formatActivity } from './host/activity-table.js';
 export { CHANNELS, observePostmaster } from './host/diagnostics.js';
 export type { DiagnosticsMessages } from './host/diagnostics.js';
-export { METRICS_CONTENT_TYPE, postmasterMetrics } from './host/metrics.js';
-export type { PostmasterMetrics } from './host/metrics.js';
+export { METRICS_CONTENT_TYPE, metricsHandler, postmasterMetrics } from './host/metrics.js';
+export type { PostmasterMetrics, PostmasterMetricsOptions } from './host/metrics.js';

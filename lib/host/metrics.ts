@@ -1,190 +1,181 @@
 /**
- * Prometheus metrics for one host, in the text exposition format (0.0.4), produced by a
- * function a service mounts in whatever HTTP server it already runs:
+ * Prometheus metrics of one host, in prom-client — registered in the service's own
+ * Registry when it passes one (so they come out of the /metrics it already serves), else
+ * in a Registry of their own, with `metricsHandler` as a zero-config endpoint:
  *
- *   const options = { maxWorkerProcesses: 8 };
- *   const pm = new Postmaster(options);
- *   const metrics = postmasterMetrics(pm, options);      // before pm.start()
- *   http.createServer((req, res) => {
- *     if (req.url !== '/metrics') return void res.writeHead(404).end();
- *     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metrics.render());
- *   }).listen(9187);
+ *   const pm = new Postmaster();
+ *   postmasterMetrics(pm, { registry: promClient.register });   // before pm.start()
  *
- * Counters are kept from the host's events, from the moment of the call: worker starts,
- * restarts (a start of a worker that has run before) and exits by kind, labelled with the
- * worker's `type` (bgw_type: a grouping name, so the label set stays small; names of
- * dynamic workers would not), and workers failed past their restart intensity; crashes that began a crash-restart cycle, and the cycles
- * completed. Gauges are read from activity() at render time: slots used and free, workers
- * by state, and whether the host is up. The host never learns about the metrics: they are
- * listeners on its events, removed by close(). Call everything on the host thread.
+ * Counters and histograms follow the host's events from the moment of the call: worker
+ * starts, restarts and exits by kind, labelled with the worker's `type` (bgw_type: a
+ * grouping name, so the label set stays small; names of dynamic workers would not), failures
+ * past the restart intensity, crashes and completed crash-restart cycles; registration →
+ * started, registration → ready and run time per life as histograms. Gauges are read at
+ * scrape time: the host up and its health, slots, workers by state, threads, user callbacks
+ * that threw. Latch sleeps and the LWLock wait histograms are counted in shared memory by
+ * sleepers only (lwlock.ts, wait-latch.ts) and read lock-free at scrape time; they restart
+ * from zero after a crash-restart cycle, as shared memory does.
+ *
+ * The host never learns about the metrics: they are listeners on its events, removed by
+ * close(). Call everything on the host thread.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import promClient, { type Registry } from 'prom-client';
 import type { ActivityRow, ExitKind, WorkerState } from '../types.js';
-import type { Postmaster, PostmasterOptions } from './postmaster.js';
+import type { Postmaster } from './postmaster.js';
 
-/** The Content-Type of render()'s output. */
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export interface PostmasterMetricsOptions {
+  /** The Registry to register in; default a new one of their own. */
+  registry?: Registry;
+  /** Prefix of every metric name. Default "bgworker_". */
+  prefix?: string;
+}
 
 export interface PostmasterMetrics {
-  /** The exposition text, computed now. */
-  render(): string;
-  /** Stop counting: remove the listeners from the host. */
+  readonly registry: Registry;
+  /** The exposition text, collected now. */
+  render(): Promise<string>;
+  /** The Content-Type of render()'s output. */
+  readonly contentType: string;
+  /** Stop counting: remove the listeners from the host and the metrics from the registry. */
   close(): void;
 }
 
-const STATES: Record<WorkerState, true> = {
-  not_yet_started: true, running: true, stopping: true, waiting_restart: true, terminated: true, stopped: true, failed: true,
-};
-const EXIT_KINDS: Record<ExitKind, true> = {
-  normal: true, error: true, crash: true, hard_stop: true, terminated: true, shutdown: true, immediate: true, crash_restart: true, timeout: true,
-};
+/** The Content-Type of the text exposition format (0.0.4). */
+export const METRICS_CONTENT_TYPE = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
 
-/** Upper bounds (s) of the registration → ready histogram's buckets. */
-const READY_BOUNDS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
-
-interface Counts {
-  /** Bucket counts (one more for +Inf), sum in s and count of registration → ready. */
-  ready: { buckets: number[]; sum: number; count: number };
-  starts: Map<string, number>;
-  restarts: Map<string, number>;
-  failures: Map<string, number>;
-  /** type → kind → exits */
-  exits: Map<string, Map<string, number>>;
-  crashes: number;
-  crashRestarts: number;
-}
+const STATES: WorkerState[] = ['not_yet_started', 'running', 'stopping', 'waiting_restart', 'terminated', 'stopped', 'failed'];
+const EXIT_KINDS: ExitKind[] = ['normal', 'error', 'crash', 'hard_stop', 'terminated', 'shutdown', 'immediate', 'crash_restart', 'timeout'];
+/** Buckets (s) of the per-life histograms: thread starts take ms, lives take anything. */
+const START_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+const RUN_BUCKETS = [0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 86400];
 
 /**
- * Count `pm`'s events and render them with its activity list.
- * @param _options unused: the slot counts are read from the host (pm.slots())
+ * Count `pm`'s events and read its state at scrape time.
+ * @param options.registry the service's prom-client Registry (default: a new one)
  */
-export function postmasterMetrics(pm: Postmaster, _options: Pick<PostmasterOptions, 'maxWorkerProcesses'> = {}): PostmasterMetrics {
-  const counts: Counts = { ready: { buckets: READY_BOUNDS_S.map(() => 0).concat(0), sum: 0, count: 0 }, starts: new Map(), restarts: new Map(), failures: new Map(), exits: new Map(), crashes: 0, crashRestarts: 0 };
-  const onStarted = (row: ActivityRow): void => {
-    bump(counts.starts, row.type);
-    if (row.restarts > 0) bump(counts.restarts, row.type);
-    exitsOf(counts, row.type);
+export function postmasterMetrics(pm: Postmaster, options: PostmasterMetricsOptions = {}): PostmasterMetrics {
+  const registry = options.registry ?? new promClient.Registry();
+  const p = options.prefix ?? 'bgworker_';
+  const registers = [registry];
+  const counter = (name: string, help: string, labelNames: string[] = []) => new promClient.Counter({ name: p + name, help, labelNames, registers });
+  const histogram = (name: string, help: string, buckets: number[]) => new promClient.Histogram({ name: p + name, help, labelNames: ['type'], buckets, registers });
+  const m = {
+    starts: counter('worker_starts_total', 'Worker threads launched.', ['type']),
+    restarts: counter('worker_restarts_total', 'Launches of a worker that had run before.', ['type']),
+    failures: counter('worker_failures_total', 'Workers past their restart intensity, no longer restarted.', ['type']),
+    exits: counter('worker_exits_total', `Worker exits by kind: ${EXIT_KINDS.join(', ')}.`, ['type', 'kind']),
+    crashes: counter('crashes_total', 'Worker crashes that began a crash-restart cycle.'),
+    crashRestarts: counter('crash_restarts_total', 'Crash-restart cycles completed (shared memory reinitialized).'),
+    startSeconds: histogram('worker_start_seconds', 'Registration (or, after a restart, the relaunch decision) to the thread launched, per worker life.', START_BUCKETS),
+    readySeconds: histogram('worker_ready_seconds', 'Registration (or, after a restart, launch) to ready, per worker life.', START_BUCKETS),
+    runSeconds: histogram('worker_run_seconds', 'How long each worker life ran, launch to exit.', RUN_BUCKETS),
   };
-  const onStopped = (row: ActivityRow): void => {
-    if (row.lastExit) bump(exitsOf(counts, row.type), row.lastExit.kind);
+  const gauges = stateGauges(pm, p, registers);
+  const onStarted = (row: ActivityRow, ms?: number): void => {
+    m.starts.inc({ type: row.type });
+    if (row.restarts > 0) m.restarts.inc({ type: row.type });
+    else for (const kind of EXIT_KINDS) m.exits.inc({ type: row.type, kind }, 0); // every kind from the first start, so that rates start at 0
+    if (ms !== undefined) m.startSeconds.observe({ type: row.type }, ms / 1000);
   };
-  const onFailed = (row: ActivityRow): void => bump(counts.failures, row.type);
-  const onCrash = (): void => void counts.crashes++;
-  const onReady = (_row: ActivityRow, ms: number): void => {
-    const s = ms / 1000;
-    const b = READY_BOUNDS_S.findIndex((bound) => s <= bound);
-    counts.ready.buckets[b < 0 ? READY_BOUNDS_S.length : b]!++;
-    counts.ready.sum += s;
-    counts.ready.count++;
+  const onStopped = (row: ActivityRow, ms?: number): void => {
+    if (row.lastExit) m.exits.inc({ type: row.type, kind: row.lastExit.kind });
+    if (ms !== undefined) m.runSeconds.observe({ type: row.type }, ms / 1000);
   };
-  const onReinitialized = (): void => void counts.crashRestarts++;
-  pm.on('started', onStarted).on('stopped', onStopped).on('failed', onFailed).on('crash', onCrash).on('reinitialized', onReinitialized).on('ready', onReady);
+  const onReady = (row: ActivityRow, ms: number): void => m.readySeconds.observe({ type: row.type }, ms / 1000);
+  const onFailed = (row: ActivityRow): void => m.failures.inc({ type: row.type });
+  const onCrash = (): void => m.crashes.inc();
+  const onReinitialized = (): void => m.crashRestarts.inc();
+  pm.on('started', onStarted).on('stopped', onStopped).on('ready', onReady).on('failed', onFailed).on('crash', onCrash).on('reinitialized', onReinitialized);
+  const names = [...Object.values(m), ...gauges].map((x) => (x as { name: string }).name);
   return {
-    render: () => render(pm, counts),
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
     close: () => {
-      pm.off('started', onStarted).off('stopped', onStopped).off('failed', onFailed).off('crash', onCrash).off('reinitialized', onReinitialized).off('ready', onReady);
+      pm.off('started', onStarted).off('stopped', onStopped).off('ready', onReady).off('failed', onFailed).off('crash', onCrash).off('reinitialized', onReinitialized);
+      for (const n of names) registry.removeSingleMetric(n);
     },
   };
 }
 
-function bump(m: Map<string, number>, key: string): void {
-  m.set(key, (m.get(key) ?? 0) + 1);
-}
-
-/** The exit counts of a type, every kind present from its first start so that rates start at 0. */
-function exitsOf(counts: Counts, type: string): Map<string, number> {
-  let m = counts.exits.get(type);
-  if (!m) {
-    m = new Map(Object.keys(EXIT_KINDS).map((k) => [k, 0]));
-    counts.exits.set(type, m);
-  }
-  return m;
-}
-
-function render(pm: Postmaster, counts: Counts): string {
-  const slots = pm.slots();
-  const threads = pm.threadCounts();
-  const rows = pm.activity();
-  const byState = new Map<string, number>(Object.keys(STATES).map((s) => [s, 0]));
-  for (const r of rows) bump(byState, r.state);
-  const up = pm.pmState !== 'init' && pm.pmState !== 'stopped' && pm.pmState !== 'dead';
-  const exits = [...counts.exits].flatMap(([type, kinds]) => [...kinds].map(([kind, n]) => sample({ type, kind }, n)));
+/** Gauges (and shared-memory counts) read from the host at scrape time. */
+function stateGauges(pm: Postmaster, p: string, registers: Registry[]): object[] {
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: promClient.Gauge) => void) =>
+    new promClient.Gauge({ name: p + name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
+  const up = (): boolean => pm.pmState !== 'init' && pm.pmState !== 'stopped' && pm.pmState !== 'dead';
   return [
-    ...metric('bgworker_host_up', 'gauge', '1 while the host runs, 0 before start() and once it has stopped or died.', [sample({}, up ? 1 : 0)]),
-    ...metric('bgworker_host_health', 'gauge', 'The host\'s health: 1 for its status (healthy, degraded, failed), 0 for the others.', healthSamples(pm)),
-    ...metric('bgworker_callback_errors_total', 'counter', 'User callbacks (listeners, the logger, region inits) that threw; the host went on.', [sample({}, pm.callbackErrorCount)]),
-    ...metric('bgworker_slots_used', 'gauge', 'Background-worker slots in use (registered workers).', [sample({}, rows.length)]),
-    ...metric('bgworker_slots_free', 'gauge', 'Usable background-worker slots free (maxWorkerProcesses now, minus used).', [sample({}, Math.max(0, slots.usable - rows.length))]),
-    ...metric('bgworker_slots_usable', 'gauge', 'Slots registrants may use now (setMaxWorkerProcesses).', [sample({}, slots.usable)]),
-    ...metric('bgworker_slots_reserved', 'gauge', 'Slots reserved in shared memory (reservedWorkerProcesses).', [sample({}, slots.reserved)]),
-    ...metric('bgworker_threads', 'gauge', 'Threads: running a worker life, or warm spares.', [sample({ kind: 'worker' }, threads.workers), sample({ kind: 'spare' }, threads.spares)]),
-    ...metric('bgworker_workers', 'gauge', 'Registered workers by state.', [...byState].map(([state, n]) => sample({ state }, n))),
-    ...metric('bgworker_worker_starts_total', 'counter', 'Worker threads launched.', perType(counts.starts)),
-    ...metric('bgworker_worker_restarts_total', 'counter', 'Launches of a worker that had run before.', perType(counts.restarts)),
-    ...metric('bgworker_worker_failures_total', 'counter', 'Workers past their restart intensity, no longer restarted.', perType(counts.failures)),
-    ...metric('bgworker_worker_exits_total', 'counter', 'Worker exits by kind: normal, error, crash, hard_stop, terminated, shutdown, immediate, crash_restart, timeout.', exits),
-    ...metric('bgworker_crashes_total', 'counter', 'Worker crashes that began a crash-restart cycle.', [sample({}, counts.crashes)]),
-    ...metric('bgworker_crash_restarts_total', 'counter', 'Crash-restart cycles completed (shared memory reinitialized).', [sample({}, counts.crashRestarts)]),
-    ...readyMetrics(counts),
-    ...waitMetrics(pm),
-  ].join('\n') + '\n';
-}
-
-/** Registration (or, for a restart, launch) → ready, over every worker life. */
-function readyMetrics(counts: Counts): string[] {
-  let cumulative = 0;
-  const buckets = counts.ready.buckets.map((n, i) => {
-    cumulative += n;
-    return `bgworker_worker_ready_seconds_bucket${sample({ le: i < READY_BOUNDS_S.length ? String(READY_BOUNDS_S[i]) : '+Inf' }, cumulative)}`;
-  });
-  return [
-    '# HELP bgworker_worker_ready_seconds Registration (or, after a restart, launch) to ready, per worker life.',
-    '# TYPE bgworker_worker_ready_seconds histogram',
-    ...buckets,
-    `bgworker_worker_ready_seconds_sum ${counts.ready.sum}`,
-    `bgworker_worker_ready_seconds_count ${counts.ready.count}`,
+    gauge('host_up', '1 while the host runs, 0 before start() and once it has stopped or died.', [], (g) => g.set(up() ? 1 : 0)),
+    gauge('host_health', "The host's health: 1 for its status (healthy, degraded, failed), 0 for the others.", ['status'], (g) => {
+      const status = pm.health().status;
+      for (const s of ['healthy', 'degraded', 'failed']) g.set({ status: s }, s === status ? 1 : 0);
+    }),
+    gauge('slots_used', 'Background-worker slots in use (registered workers).', [], (g) => g.set(pm.slots().used)),
+    gauge('slots_free', 'Usable background-worker slots free (maxWorkerProcesses now, minus used).', [], (g) => {
+      const s = pm.slots();
+      g.set(Math.max(0, s.usable - s.used));
+    }),
+    gauge('slots_usable', 'Slots registrants may use now (setMaxWorkerProcesses).', [], (g) => g.set(pm.slots().usable)),
+    gauge('slots_reserved', 'Slots reserved in shared memory (reservedWorkerProcesses).', [], (g) => g.set(pm.slots().reserved)),
+    gauge('workers', 'Registered workers by state.', ['state'], (g) => {
+      const rows = pm.activity();
+      for (const state of STATES) g.set({ state }, rows.filter((r) => r.state === state).length);
+    }),
+    gauge('threads', 'Threads: running a worker life, or warm spares.', ['kind'], (g) => {
+      const t = pm.threadCounts();
+      g.set({ kind: 'worker' }, t.workers);
+      g.set({ kind: 'spare' }, t.spares);
+    }),
+    gauge('callback_errors_total', 'User callbacks (listeners, the logger, region inits) that threw; the host went on.', [], (g) => g.set(pm.callbackErrorCount)),
+    gauge('latch_waits_total', 'Times workers slept in WaitLatch, since shared memory was last initialized.', [], (g) => {
+      if (pm.pmState !== 'init') g.set(pm.waitStats().latchWaits);
+    }),
+    lockWaitHistogram(pm, p, registers),
   ];
 }
 
-/** Latch sleeps and LWLock wait histograms, since shared memory was last initialized. */
-function waitMetrics(pm: Postmaster): string[] {
+/**
+ * bgworker_lwlock_wait_seconds: a histogram whose buckets are counted in shared memory by
+ * the sleepers themselves, so it is exported as it stands there (prom-client's Histogram
+ * only counts its own observations). It has the shape prom-client's registry reads.
+ */
+function lockWaitHistogram(pm: Postmaster, p: string, registers: Registry[]): object {
+  const metric = {
+    name: `${p}lwlock_wait_seconds`,
+    help: 'Time workers and the host slept waiting for an LWLock, since shared memory was last initialized.',
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({ name: metric.name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values: lockWaitValues(pm, metric.name) }),
+    reset: () => {},
+  };
+  for (const r of registers) r.registerMetric(metric as unknown as promClient.Metric);
+  return metric;
+}
+
+function lockWaitValues(pm: Postmaster, name: string): Array<{ labels: Record<string, string | number>; value: number; metricName: string }> {
   if (pm.pmState === 'init') return [];
   const w = pm.waitStats();
-  const lockLines = w.locks.flatMap((l) => {
+  return w.locks.flatMap((l) => {
     let cumulative = 0;
     const buckets = l.buckets.map((n, i) => {
       cumulative += n;
-      const le = i < w.boundsUs.length ? String(w.boundsUs[i]! / 1e6) : '+Inf';
-      return `_bucket${sample({ lock: l.name, le }, cumulative)}`;
+      const le = i < w.boundsUs.length ? w.boundsUs[i]! / 1e6 : '+Inf';
+      return { labels: { lock: l.name, le }, value: cumulative, metricName: `${name}_bucket` };
     });
-    return [...buckets, `_sum${sample({ lock: l.name }, l.totalMs / 1000)}`, `_count${sample({ lock: l.name }, l.waits)}`];
+    return [
+      ...buckets,
+      { labels: { lock: l.name }, value: l.totalMs / 1000, metricName: `${name}_sum` },
+      { labels: { lock: l.name }, value: l.waits, metricName: `${name}_count` },
+    ];
   });
-  return [
-    ...metric('bgworker_latch_waits_total', 'counter', 'Times workers slept in WaitLatch.', [sample({}, w.latchWaits)]),
-    `# HELP bgworker_lwlock_wait_seconds Time workers and the host slept waiting for an LWLock.`,
-    `# TYPE bgworker_lwlock_wait_seconds histogram`,
-    ...lockLines.map((l) => `bgworker_lwlock_wait_seconds${l}`),
-  ];
 }
 
-function healthSamples(pm: Postmaster): string[] {
-  const status = pm.health().status;
-  return (['healthy', 'degraded', 'failed'] as const).map((s) => sample({ status: s }, s === status ? 1 : 0));
-}
-
-function perType(m: Map<string, number>): string[] {
-  return [...m].map(([type, n]) => sample({ type }, n));
-}
-
-function metric(name: string, kind: 'gauge' | 'counter', help: string, samples: string[]): string[] {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, ...samples.map((s) => `${name}${s}`)];
-}
-
-/** The label set and value of one sample line, after the metric name. */
-function sample(labels: Record<string, string>, value: number): string {
-  const set = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return `${set.length ? `{${set.join(',')}}` : ''} ${value}`;
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** A node:http request handler (Express and Fastify take it too) that serves the metrics. */
+export function metricsHandler(metrics: PostmasterMetrics): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    metrics.render().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+    );
+  };
 }

@@ -100,7 +100,8 @@ export interface PostmasterEvents {
   phase: [state: PmState];
   registered: [row: ActivityRow];
   unregistered: [row: ActivityRow];
-  started: [row: ActivityRow];
+  /** A thread was launched; `ms` since the registration, for a worker's first life. */
+  started: [row: ActivityRow, ms?: number];
   /**
    * Beyond PostgreSQL: a worker life became ready (its readiness: the entry began, or it
    * called ctx.ready()); `ms` from its registration (first life) or launch (later lives).
@@ -108,7 +109,8 @@ export interface PostmasterEvents {
   ready: [row: ActivityRow, ms: number];
   /** A worker reported what it is doing (ctx.reportActivity, ctx.transaction). */
   activity: [row: ActivityRow];
-  stopped: [row: ActivityRow];
+  /** A life ended (row.lastExit says how); `ms` it ran, launch to exit. */
+  stopped: [row: ActivityRow, ms?: number];
   crash: [row: ActivityRow];
   /** A worker exceeded its restart intensity and will not be restarted. */
   failed: [row: ActivityRow];
@@ -293,7 +295,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
         `background worker "${rw.entry.name}" exceeded its restart intensity (${this.intensity.describe()}); it will not be restarted`,
       );
     }
-    this.emit(change, rw.row());
+    if (change === 'started' && rw.launches === 1) this.emit('started', rw.row(), Date.now() - rw.registeredAt.getTime());
+    else this.emit(change, rw.row());
   }
 
   /** Declare the host ready: RecoveryFinished workers may start. */
@@ -568,7 +571,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       if (this.list.reportExit(rw, status, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
       this.startWorkerNeeded = true;
     }
-    this.emit('stopped', rw.row(this.stopping()));
+    this.emit('stopped', rw.row(this.stopping()), rw.startedAt ? Date.now() - rw.startedAt.getTime() : undefined);
   }
 
   /**

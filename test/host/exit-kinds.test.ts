@@ -74,7 +74,7 @@ t.test('the metrics count requested stops under their own kinds, not as errors',
   const gone = nextEvent<[ActivityRow]>(pm, 'stopped', 'worker "w" to stop');
   await h!.terminate();
   await gone;
-  const text = metrics.render();
+  const text = (await metrics.render());
   t.match(text, /bgworker_worker_exits_total\{type="w",kind="terminated"\} 1/);
   t.match(text, /bgworker_worker_exits_total\{type="w",kind="error"\} 0/);
 });

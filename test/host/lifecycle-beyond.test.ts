@@ -39,7 +39,7 @@ t.test('readiness: at the entry\'s start by default; at ctx.ready() when declare
   const [row, ms] = await readyEvent;
   t.ok(row.readyAt && ms >= 0, `the host's 'ready' event says registration → ready took ${ms} ms`);
   t.same(await handleReady, [row.pid]);
-  t.match(metrics.render(), /bgworker_worker_ready_seconds_count 2/);
+  t.match((await metrics.render()), /bgworker_worker_ready_seconds_count\{type="declared"\} 1/);
 
   const stopped = await pm.registerDynamicBackgroundWorker({ name: 'never', module: fixture('exit-zero'), flags: S, readiness: 'declared' });
   t.match(await within(stopped!.waitForReady(), 'a worker that never declares itself ready'), { status: 'stopped', readyAt: null }, 'a worker that exits first: stopped, never ready');
@@ -162,7 +162,7 @@ t.test('slots resize at run time: up and down under load, running workers never 
   await freed;
   t.ok(slot0, 'slot 0 was in use');
   t.ok(await pm.registerDynamicBackgroundWorker({ ...waiting, name: 'below the bound' }), 'a freed slot under the bound is taken again');
-  t.match(postmasterMetrics(pm).render(), /bgworker_slots_usable 1[\s\S]*bgworker_slots_reserved 6/);
+  t.match((await postmasterMetrics(pm).render()), /bgworker_slots_usable 1[\s\S]*bgworker_slots_reserved 6/);
   await t.rejects(pm.setMaxWorkerProcesses(7), { code: 'BGW_ERR_INVALID_OPTION' });
   await t.rejects(pm.setMaxWorkerProcesses(0), { code: 'BGW_ERR_INVALID_OPTION' });
 });

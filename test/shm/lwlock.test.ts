@@ -170,7 +170,7 @@ t.test('a worker that sleeps on a held lock shows in the wait statistics and the
   const counter = pm.waitStats().locks.find((l) => l.name === 'counter')!;
   t.ok(counter.waits >= 1, `the worker slept ${counter.waits} time(s) on the lock`);
   t.equal(counter.buckets.reduce((a, b) => a + b, 0), counter.waits, 'every sleep is in one bucket');
-  const text = metrics.render();
+  const text = (await metrics.render());
   t.match(text, /bgworker_lwlock_wait_seconds_count\{lock="counter"\} [1-9]/);
   t.match(text, /bgworker_lwlock_wait_seconds_bucket\{lock="counter",le="\+Inf"\} [1-9]/);
   t.match(text, /bgworker_latch_waits_total \d+/);
