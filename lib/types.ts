@@ -114,12 +114,17 @@ export interface WorkerResourceLimits {
   stackSizeMb?: number;
 }
 
-/** The logger interface: pino's, so pino works as-is. */
+/**
+ * The logger interface: pino's, so pino works as-is. A logger with `child` (pino's) gives
+ * each worker life a child bound to { worker, type, pid, slot }; without one those go into
+ * every line's fields.
+ */
 export interface Logger {
   debug(obj: object | string, msg?: string): void;
   info(obj: object | string, msg?: string): void;
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
+  child?(bindings: Record<string, unknown>): Logger;
 }
 
 /**

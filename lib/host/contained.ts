@@ -40,14 +40,16 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 /** The user's logger, each call contained. */
 export function containLogger(log: Logger, sink: CallbackErrorSink): Logger {
-  const wrap = (level: keyof Logger) => (obj: object | string, msg?: string): void => {
+  const wrap = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: object | string, msg?: string): void => {
     try {
       log[level](obj, msg);
     } catch (err) {
       sink(err, `the logger's ${level}()`);
     }
   };
-  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+  const contained: Logger = { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+  if (typeof log.child === 'function') contained.child = (bindings) => containLogger(log.child!(bindings), sink);
+  return contained;
 }
 
 /** Last resort for an error the sink itself cannot report. */

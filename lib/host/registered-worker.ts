@@ -11,7 +11,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import type { NotificationSink } from '../pg/listen.js';
 import type { WireError } from '../protocol/wire-error.js';
 import { BGW_NEVER_RESTART } from '../constants.js';
-import type { ActivityRow, BackgroundWorkerEntry, LastExit, StopRequest, WorkerState } from '../types.js';
+import type { ActivityRow, BackgroundWorkerEntry, LastExit, Logger, StopRequest, WorkerState } from '../types.js';
 
 export class RegisteredBgWorker {
   pid = 0;
@@ -40,6 +40,8 @@ export class RegisteredBgWorker {
   readyAt: Date | null = null;
   /** When the registration was first seen: the start of registration → ready. */
   readonly registeredAt = new Date();
+  /** This life's child of the host's logger (pino's child), made on its first log line. */
+  logger: Logger | null = null;
   /** What the worker last reported doing (pgstat_report_activity). */
   activity: string | null = null;
   /** LISTEN subscriptions: the port notifications go out on, and the listener's sink. */
@@ -65,6 +67,7 @@ export class RegisteredBgWorker {
     this.stopRequest = null;
     this.exitError = null;
     this.readyAt = null;
+    this.logger = null;
   }
 
   /** Its thread was reaped. */

@@ -8,7 +8,8 @@
  *   dsm-create   create a segment, the worker its first user   dsm registry
  *   dsm-attach   add a claim, or null when the segment is gone dsm registry
  *   listen       subscribe the worker's sink on the channel    the LISTEN connection
- *   one-way      log → the host's logger with the worker's name, type, pid, slot;
+ *   one-way      log → the host's logger with the worker's name, type, pid, slot (a child
+ *                logger per life when the host's logger has child(), pino's);
  *                activity → the record, then the onActivity observer; dsm-release;
  *                worker-ready → the life's readyAt, then the onReady observer
  *
@@ -50,7 +51,12 @@ type OneWay = Exclude<WorkerRequestMessage, RequestMessage>;
 type OneWayHandlers = { [T in OneWay['type']]: (r: WorkerRequests, rw: RegisteredBgWorker, m: Extract<OneWay, { type: T }>) => void };
 
 const oneWay: OneWayHandlers = {
-  log: (r, rw, m) => r.deps.log[m.level]({ ...m.fields, worker: rw.entry.name, type: rw.entry.type, pid: rw.pid, slot: rw.slot }, m.msg),
+  log: (r, rw, m) => {
+    const bindings = { worker: rw.entry.name, type: rw.entry.type, pid: rw.pid, slot: rw.slot };
+    if (!r.deps.log.child) return r.deps.log[m.level]({ ...m.fields, ...bindings }, m.msg);
+    rw.logger ??= r.deps.log.child(bindings);
+    rw.logger[m.level](m.fields ?? {}, m.msg);
+  },
   activity: (r, rw, m) => {
     rw.activity = m.activity;
     r.deps.onActivity(rw);

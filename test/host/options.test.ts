@@ -29,7 +29,7 @@ t.test('a logger has debug, info, warn and error functions', async (t) => {
   refused(t, { logger: {} }, /logger must have debug, info, warn and error functions; it lacks debug, info, warn, error/, 'an empty object');
   refused(t, { logger: { ...silentLogger, warn: 'loud' } }, /it lacks warn/, 'a method that is not a function');
   refused(t, { logger: console.log }, /logger must have/, 'a bare function');
-  t.ok(new Postmaster({ logger: { ...silentLogger, trace() {}, child() {} } as PostmasterOptions['logger'] }), 'extra methods (pino) are fine');
+  t.ok(new Postmaster({ logger: { ...silentLogger, trace() {}, child: () => silentLogger } as PostmasterOptions['logger'] }), 'extra methods (pino) are fine');
 });
 
 t.test('restartIntensity: false or an object of known, non-negative whole numbers', async (t) => {
