@@ -50,6 +50,7 @@ const HOST: Record<string, Kind> = {
   healthHandler: 'function',
   isBgwError: 'function',
   observePostmaster: 'function',
+  metricsHandler: 'function',
   postmasterMetrics: 'function',
   silentLogger: 'object',
 };

@@ -99,7 +99,7 @@ export class PmChildren {
     this.d.procs.resetForLaunch(rw.slot, PM_CHILD_ASSIGNED);
     let worker: Worker;
     try {
-      worker = this.d.launcher.launch(rw.slot, rw.entry, rw.mainArg);
+      worker = this.d.launcher.launch(rw.slot, rw.entry, rw.mainArg, rw.traceCarrier ?? undefined);
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, slot: rw.slot }, 'could not fork background worker process');
       rw.lastExit = { code: -1, kind: 'error', error: { name: 'LaunchError', message: (err as Error).message }, at: new Date() };

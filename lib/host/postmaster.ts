@@ -86,6 +86,7 @@ import { SharedMemory, type WaitStats } from './shared-memory.js';
 import { SlotWatchers } from './slot-watchers.js';
 import { ThreadLauncher } from './thread-launcher.js';
 import { WorkerRequests } from './worker-requests.js';
+import { captureTraceContext, Telemetry, type TraceCarrier } from './telemetry.js';
 
 export type { PostmasterOptions, ShmemRequest } from './pm-options.js';
 export type { HostMqEndpoint } from './host-endpoints.js';
@@ -140,6 +141,9 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped: () => void = () => {};
   private callbackErrors = 0;
+  /** Trace contexts of host registrations, until the host's pass sees the registration. */
+  private readonly pendingTrace = new Map<number, { generation: bigint; carrier: TraceCarrier }>();
+  private readonly telemetry: Telemetry;
 
   // Set by start().
   private shm!: SharedMemory;
@@ -158,6 +162,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.options = options;
     this.log = containLogger(options.logger ?? consoleLogger(), (err, where) => this.callbackFailed(err, where));
     this.intensity = new RestartIntensity(options.restartIntensity);
+    this.telemetry = new Telemetry({ slots: () => this.slots(), activity: () => this.activity(), threadCounts: () => this.threadCounts() });
   }
 
   // ---------------------------------------------------------------- registration
@@ -189,8 +194,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     const reg = sanityCheckBackgroundWorker(w, { dynamic: true, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
     while (this.fatalError) await new Promise<void>((res) => this.once('reinitialized', () => res()));
     this.assertAlive();
+    const trace = captureTraceContext();
     const h = await this.handleHost.bgwLock.with('exclusive', () => claimSlot(this.handleHost.array, reg));
     if (!h) return null;
+    if (trace) this.pendingTrace.set(h.slot, { generation: h.generation, carrier: trace });
     this.pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
     return new BackgroundWorkerHandle(this.handleHost, h.slot, h.generation);
   }
@@ -271,7 +278,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private onReady(rw: RegisteredBgWorker): void {
     const from = rw.launches === 1 ? rw.registeredAt : rw.startedAt!;
     this.watchers.notify(rw.slot);
-    this.emit('ready', rw.row(), rw.readyAt!.getTime() - from.getTime());
+    const row = rw.row();
+    const ms = rw.readyAt!.getTime() - from.getTime();
+    this.telemetry.lifeReady(row, ms);
+    this.emit('ready', row, ms);
   }
 
   /** Every event goes through here: each listener is contained (contained.ts). */
@@ -288,15 +298,34 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   }
 
   private onListChange(rw: RegisteredBgWorker, change: ListChange): void {
-    if (change === 'registered') this.threads.preload(rw.entry.libraryName);
+    if (change === 'registered') {
+      this.threads.preload(rw.entry.libraryName);
+      rw.traceCarrier = this.takeTrace(rw);
+    }
     if (change === 'failed') {
       this.log.warn(
         { slot: rw.slot, restarts: rw.launches - 1 },
         `background worker "${rw.entry.name}" exceeded its restart intensity (${this.intensity.describe()}); it will not be restarted`,
       );
     }
-    if (change === 'started' && rw.launches === 1) this.emit('started', rw.row(), Date.now() - rw.registeredAt.getTime());
-    else this.emit(change, rw.row());
+    if (change === 'started') return this.lifeStarted(rw);
+    this.emit(change, rw.row());
+  }
+
+  private lifeStarted(rw: RegisteredBgWorker): void {
+    const first = rw.launches === 1;
+    const ms = first ? Date.now() - rw.registeredAt.getTime() : undefined;
+    const row = rw.row();
+    this.telemetry.lifeStarted(row, rw.traceCarrier ?? undefined, ms, first ? rw.registeredAt : rw.startedAt!);
+    this.emit('started', row, ms);
+  }
+
+  /** The trace context captured where this registration was made, if it was made on the host. */
+  private takeTrace(rw: RegisteredBgWorker): TraceCarrier | null {
+    const p = this.pendingTrace.get(rw.slot);
+    if (!p || p.generation !== rw.generation) return null;
+    this.pendingTrace.delete(rw.slot);
+    return p.carrier;
   }
 
   /** Declare the host ready: RecoveryFinished workers may start. */
@@ -571,7 +600,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       if (this.list.reportExit(rw, status, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
       this.startWorkerNeeded = true;
     }
-    this.emit('stopped', rw.row(this.stopping()), rw.startedAt ? Date.now() - rw.startedAt.getTime() : undefined);
+    const row = rw.row(this.stopping());
+    const runMs = rw.startedAt ? Date.now() - rw.startedAt.getTime() : undefined;
+    this.telemetry.lifeEnded(row, runMs);
+    this.emit('stopped', row, runMs);
   }
 
   /**

@@ -40,6 +40,8 @@ export class RegisteredBgWorker {
   readyAt: Date | null = null;
   /** When the registration was first seen: the start of registration → ready. */
   readonly registeredAt = new Date();
+  /** The trace context of the code that registered it (telemetry.ts), carried into each life. */
+  traceCarrier: Record<string, string> | null = null;
   /** This life's child of the host's logger (pino's child), made on its first log line. */
   logger: Logger | null = null;
   /** What the worker last reported doing (pgstat_report_activity). */

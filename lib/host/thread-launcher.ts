@@ -38,7 +38,7 @@ const entryUrl = new URL(`../worker/entry${extname(new URL(import.meta.url).path
 
 export interface Launcher {
   /** Start a worker life in a thread; throws if no thread can be had (a fork failure). */
-  launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker;
+  launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array, trace?: Record<string, string>): Worker;
   /** A reusable worker's thread ended its life clean and may run another of `module`'s. */
   giveBack?(worker: Worker, module: string): void;
   /** Load a module in every spare ahead of need. */
@@ -103,7 +103,7 @@ export class ThreadLauncher implements Launcher {
     return this.idle.size;
   }
 
-  launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array): Worker {
+  launch(slot: number, entry: BackgroundWorkerEntry, mainArg: Uint8Array, trace?: Record<string, string>): Worker {
     this.lastLaunch = Date.now();
     // A thread's resource limits are fixed when it starts: a worker with limits of its own
     // gets a thread of its own, started now, and is never reused.
@@ -115,7 +115,7 @@ export class ThreadLauncher implements Launcher {
       if (!this.retiring && this.spares.size < this.policy.spareThreads) void this.spawnSpare();
     }
     w ??= this.spawn(limited ? entry.resourceLimits : undefined);
-    const m: HostMessage = { type: 'launch', slot, entry, mainArg };
+    const m: HostMessage = trace ? { type: 'launch', slot, entry, mainArg, trace } : { type: 'launch', slot, entry, mainArg };
     w.postMessage(m);
     return w;
   }

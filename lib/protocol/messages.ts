@@ -31,6 +31,8 @@ export interface LaunchMessage {
   entry: BackgroundWorkerEntry;
   mainArg: Uint8Array;
   /** mainArg bytes are a v8 clone; the host never deserializes user data. */
+  /** The registering code's trace context (W3C trace-context headers), for spans the worker makes. */
+  trace?: Record<string, string>;
 }
 export interface PreloadMessage {
   type: 'preload';

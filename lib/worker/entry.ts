@@ -28,6 +28,7 @@ import { workerLog } from './log.js';
 import { hasMyProc, setMyProc } from './my-proc.js';
 import { activeResources, endReusableLife, procExit } from './proc-exit.js';
 import { beginLife } from './life.js';
+import { traceRunner } from './trace-context.js';
 import { declareReady } from './readiness.js';
 import { publishHazards } from './hazards.js';
 import { onHostReply, postToHost } from './to-host.js';
@@ -63,9 +64,10 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
       );
     }
     const ctx = new WorkerContext(m.mainArg);
+    const inTrace = await traceRunner(m.trace);
     unblockSignals();
     if (m.entry.readiness === 'entry') declareReady();
-    const result: unknown = fn(ctx);
+    const result: unknown = inTrace(() => fn(ctx));
     serviceSignals();
     await result;
   } catch (err) {
