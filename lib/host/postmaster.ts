@@ -63,63 +63,37 @@ import { sanityCheckBackgroundWorker, type CheckedRegistration } from '../bgwork
 import type { Listener } from '../pg/listen.js';
 import { printable } from '../printable.js';
 import type { DsmSegment } from '../shm/dsm-segment.js';
-import type { Latch } from '../shm/latch.js';
 import { PMSIGNAL_BACKGROUND_WORKER_CHANGE, type PmSignal } from '../shm/pm-signal.js';
 import { SIGHUP_PENDING } from '../shm/proc-array.js';
 import type { ShmemStruct } from '../shm/shmem-struct.js';
 import type { ShmMq, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
-import { BackgroundWorkerArray } from '../shm/slot-array.js';
 import { BGWORKER_SHMEM_ACCESS, BgWorkerStartTime, type ActivityRow, type BackgroundWorker, type Logger, type ShutdownMode } from '../types.js';
-import { BgWorkerList, type ListChange } from './bgworker-list.js';
+import type { BgWorkerList, ListChange } from './bgworker-list.js';
 import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
-import { HostEndpoints, type HostMqEndpoint } from './host-endpoints.js';
-import { HostLocks, type HostLWLock } from './host-lock.js';
+import type { HostEndpoints, HostMqEndpoint } from './host-endpoints.js';
+import type { HostLocks, HostLWLock } from './host-lock.js';
 import { containLogger, emitContained, writeStderr } from './contained.js';
 import { assessHealth, type Health } from './health.js';
 import { consoleLogger } from './logger.js';
-import { PmChildren, type ChildExit } from './pm-child.js';
+import type { ChildExit, PmChildren } from './pm-child.js';
 import { resolveOptions, type PostmasterOptions, type ResolvedOptions } from './pm-options.js';
 import type { RegisteredBgWorker } from './registered-worker.js';
 import { RestartIntensity } from './restart-intensity.js';
 import { SharedMemory, type WaitStats } from './shared-memory.js';
 import { SlotWatchers } from './slot-watchers.js';
-import { ThreadLauncher } from './thread-launcher.js';
-import { WorkerRequests } from './worker-requests.js';
-import { captureTraceContext, Telemetry, type TraceCarrier } from './telemetry.js';
+import type { ThreadLauncher } from './thread-launcher.js';
+import type { WorkerRequests } from './worker-requests.js';
+import { createHostParts } from './host-parts.js';
+import { LifeReporter, type PmState, type PostmasterEvents } from './pm-events.js';
+import { Telemetry } from './telemetry.js';
 
 export type { PostmasterOptions, ShmemRequest } from './pm-options.js';
 export type { HostMqEndpoint } from './host-endpoints.js';
 export type { WaitStats } from './shared-memory.js';
-
-export type PmState =
-  | 'init' | 'startup' | 'hot_standby' | 'run' | 'stop_backends' | 'wait_backends' | 'stopped' | 'dead';
+export type { PmState, PostmasterEvents } from './pm-events.js';
 
 const SEVERITY: Record<ShutdownMode, number> = { smart: 1, fast: 2, immediate: 3 };
-
-export interface PostmasterEvents {
-  phase: [state: PmState];
-  registered: [row: ActivityRow];
-  unregistered: [row: ActivityRow];
-  /** A thread was launched; `ms` since the registration, for a worker's first life. */
-  started: [row: ActivityRow, ms?: number];
-  /**
-   * Beyond PostgreSQL: a worker life became ready (its readiness: the entry began, or it
-   * called ctx.ready()); `ms` from its registration (first life) or launch (later lives).
-   */
-  ready: [row: ActivityRow, ms: number];
-  /** A worker reported what it is doing (ctx.reportActivity, ctx.transaction). */
-  activity: [row: ActivityRow];
-  /** A life ended (row.lastExit says how); `ms` it ran, launch to exit. */
-  stopped: [row: ActivityRow, ms?: number];
-  crash: [row: ActivityRow];
-  /** A worker exceeded its restart intensity and will not be restarted. */
-  failed: [row: ActivityRow];
-  reinitialized: [];
-  exit: [status: number];
-  /** A callback of the user's (a listener, the logger, a region init) threw; the host went on. */
-  callbackError: [err: unknown, where: string];
-}
 
 export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly opts: ResolvedOptions;
@@ -141,9 +115,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped: () => void = () => {};
   private callbackErrors = 0;
-  /** Trace contexts of host registrations, until the host's pass sees the registration. */
-  private readonly pendingTrace = new Map<number, { generation: bigint; carrier: TraceCarrier }>();
-  private readonly telemetry: Telemetry;
+  private readonly lives: LifeReporter;
 
   // Set by start().
   private shm!: SharedMemory;
@@ -162,7 +134,8 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.options = options;
     this.log = containLogger(options.logger ?? consoleLogger(), (err, where) => this.callbackFailed(err, where));
     this.intensity = new RestartIntensity(options.restartIntensity);
-    this.telemetry = new Telemetry({ slots: () => this.slots(), activity: () => this.activity(), threadCounts: () => this.threadCounts() });
+    const telemetry = new Telemetry({ slots: () => this.slots(), activity: () => this.activity(), threadCounts: () => this.threadCounts() });
+    this.lives = new LifeReporter((event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args), telemetry);
   }
 
   // ---------------------------------------------------------------- registration
@@ -194,10 +167,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     const reg = sanityCheckBackgroundWorker(w, { dynamic: true, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes });
     while (this.fatalError) await new Promise<void>((res) => this.once('reinitialized', () => res()));
     this.assertAlive();
-    const trace = captureTraceContext();
+    const trace = this.lives.registering();
     const h = await this.handleHost.bgwLock.with('exclusive', () => claimSlot(this.handleHost.array, reg));
     if (!h) return null;
-    if (trace) this.pendingTrace.set(h.slot, { generation: h.generation, carrier: trace });
+    this.lives.claimed(h.slot, h.generation, trace);
     this.pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
     return new BackgroundWorkerHandle(this.handleHost, h.slot, h.generation);
   }
@@ -244,44 +217,26 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     void this.serverLoop();
   }
 
-  /** The host's parts around the segment, each given the collaborators it needs. */
+  /** The host's parts around the segment (host-parts.ts), and what the postmaster reacts to of theirs. */
   private createHostParts(): void {
-    const { seg, procs } = this.shm;
-    const array = new BackgroundWorkerArray(seg);
-    const database = { ...this.options.database };
-    this.threads = new ThreadLauncher(seg, this.opts.threads, this.options.execArgv, database);
-    const launcher = this.options.wrapLauncher ? this.options.wrapLauncher(this.threads) : this.threads;
-    const onActivity = (rw: RegisteredBgWorker): void => void this.emit('activity', rw.row());
-    const onReady = (rw: RegisteredBgWorker): void => this.onReady(rw);
-    this.requests = new WorkerRequests({ log: this.log, dsm: this.dsm, procs, database, onActivity, onReady });
-    const { terminateGraceMs, quitGraceMs } = this.opts;
-    this.children = new PmChildren({ procs, array, launcher, requests: this.requests, log: this.log, terminateGraceMs, quitGraceMs });
-    const changed = (rw: RegisteredBgWorker, change: ListChange): void => this.onListChange(rw, change);
-    this.list = new BgWorkerList(array, procs, this.intensity, { log: this.log, children: this.children, watchers: this.watchers, changed });
-    this.endpoints = new HostEndpoints(procs);
-    const gone = (): boolean => this.finished();
-    const report = (err: unknown, where: string): void => this.callbackFailed(err, `${where} of a handle`);
-    const readyAt = (h: { slot: number; generation: bigint }): Date | null => {
-      const rw = this.list.get(h.slot);
-      return rw && rw.generation === h.generation && rw.pid !== 0 ? rw.readyAt : null;
-    };
-    const latchOf = (slot: number): Latch => procs.latch(slot);
-    // The last host release during a crash cycle lets the waiting pass reinitialize.
-    this.hostLocks = new HostLocks(() => {
-      if (this.fatalError) this.wake();
+    const base = { opts: this.opts, options: this.options, log: this.log, dsm: this.dsm, watchers: this.watchers, intensity: this.intensity };
+    const parts = createHostParts(this.shm, base, {
+      activity: (rw) => void this.emit('activity', rw.row()),
+      ready: (rw) => this.onReady(rw),
+      listChanged: (rw, change) => this.onListChange(rw, change),
+      callbackFailed: (err, where) => this.callbackFailed(err, where),
+      // The last host release during a crash cycle lets the waiting pass reinitialize.
+      hostLockIdle: () => void (this.fatalError && this.wake()),
+      gone: () => this.finished(),
     });
-    const bgwLock = this.hostLocks.for(this.shm.bgwLock);
-    this.handleHost = { array, bgwLock, pmSignal: this.pmSignal, watchers: this.watchers, gone, report, readyAt, latchOf };
+    ({ threads: this.threads, requests: this.requests, children: this.children, list: this.list } = parts);
+    ({ endpoints: this.endpoints, hostLocks: this.hostLocks, handleHost: this.handleHost } = parts);
   }
 
-  /** A life became ready: its handles hear it, and 'ready' says how long registration → ready took. */
+  /** A life became ready: its handles hear it, and so does everyone else (pm-events.ts). */
   private onReady(rw: RegisteredBgWorker): void {
-    const from = rw.launches === 1 ? rw.registeredAt : rw.startedAt!;
     this.watchers.notify(rw.slot);
-    const row = rw.row();
-    const ms = rw.readyAt!.getTime() - from.getTime();
-    this.telemetry.lifeReady(row, ms);
-    this.emit('ready', row, ms);
+    this.lives.ready(rw);
   }
 
   /** Every event goes through here: each listener is contained (contained.ts). */
@@ -298,34 +253,14 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   }
 
   private onListChange(rw: RegisteredBgWorker, change: ListChange): void {
-    if (change === 'registered') {
-      this.threads.preload(rw.entry.libraryName);
-      rw.traceCarrier = this.takeTrace(rw);
-    }
+    if (change === 'registered') this.threads.preload(rw.entry.libraryName);
     if (change === 'failed') {
       this.log.warn(
         { slot: rw.slot, restarts: rw.launches - 1 },
         `background worker "${rw.entry.name}" exceeded its restart intensity (${this.intensity.describe()}); it will not be restarted`,
       );
     }
-    if (change === 'started') return this.lifeStarted(rw);
-    this.emit(change, rw.row());
-  }
-
-  private lifeStarted(rw: RegisteredBgWorker): void {
-    const first = rw.launches === 1;
-    const ms = first ? Date.now() - rw.registeredAt.getTime() : undefined;
-    const row = rw.row();
-    this.telemetry.lifeStarted(row, rw.traceCarrier ?? undefined, ms, first ? rw.registeredAt : rw.startedAt!);
-    this.emit('started', row, ms);
-  }
-
-  /** The trace context captured where this registration was made, if it was made on the host. */
-  private takeTrace(rw: RegisteredBgWorker): TraceCarrier | null {
-    const p = this.pendingTrace.get(rw.slot);
-    if (!p || p.generation !== rw.generation) return null;
-    this.pendingTrace.delete(rw.slot);
-    return p.carrier;
+    this.lives.listChanged(rw, change);
   }
 
   /** Declare the host ready: RecoveryFinished workers may start. */
@@ -600,10 +535,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       if (this.list.reportExit(rw, status, Date.now())) this.nextRestartAt = Math.min(this.nextRestartAt, Date.now());
       this.startWorkerNeeded = true;
     }
-    const row = rw.row(this.stopping());
-    const runMs = rw.startedAt ? Date.now() - rw.startedAt.getTime() : undefined;
-    this.telemetry.lifeEnded(row, runMs);
-    this.emit('stopped', row, runMs);
+    this.lives.stopped(rw, rw.row(this.stopping()));
   }
 
   /**
