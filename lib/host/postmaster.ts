@@ -77,6 +77,8 @@ const SEVERITY: Record<ShutdownMode, number> = { smart: 1, fast: 2, immediate: 3
 
 export interface PostmasterEvents {
   phase: [state: PmState];
+  /** A shutdown was requested (each request that raises its severity), before anything stops. */
+  shutdown: [mode: ShutdownMode];
   registered: [row: ActivityRow];
   unregistered: [row: ActivityRow];
   started: [row: ActivityRow];
@@ -237,7 +239,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.state = 'stopped';
       return Promise.resolve();
     }
-    if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) this.shutdownMode = mode;
+    if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) {
+      this.shutdownMode = mode;
+      this.emit('shutdown', mode);
+    }
     this.wake();
     return this.stoppedPromise;
   }
@@ -274,6 +279,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
 
   get pmState(): PmState {
     return this.state;
+  }
+
+  /** max_worker_processes: the number of slots. */
+  get maxWorkerProcesses(): number {
+    return this.opts.maxWorkerProcesses;
   }
 
   /** Wait statistics since shared memory was last initialized (shared-memory.ts), read lock-free. */
