@@ -20,13 +20,21 @@ export class FleetConnection {
   private client: PgClient | null = null;
   private connecting: Promise<PgClient> | null = null;
   private closed = false;
+  private tail: Promise<void> = Promise.resolve();
   /** Statements sent since the connection object was made. */
   queries = 0;
 
   constructor(private readonly config: PgClientConfig, private readonly timeoutMs: number, private readonly log: Logger) {}
 
-  /** Run one statement; rejects on a lost connection or at the deadline. */
-  async query<R extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+  /** Run one statement, after those sent before it; rejects on a lost connection or at the deadline. */
+  query<R extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+    // One statement at a time on the session (pg's own queueing is deprecated); a failure does not stop the line.
+    const run = this.tail.then(() => this.send<R>(text, values));
+    this.tail = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async send<R extends Record<string, unknown>>(text: string, values: unknown[]): Promise<R[]> {
     const c = await this.connected();
     this.queries++;
     let timer: NodeJS.Timeout | undefined;
@@ -45,10 +53,14 @@ export class FleetConnection {
   }
 
   /** The session itself, for work of several statements (migrate.ts's transaction); no deadline. */
-  async withClient<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
-    const c = await this.connected();
-    this.queries++;
-    return fn(c);
+  withClient<T>(fn: (c: PgClient) => Promise<T>): Promise<T> {
+    const run = this.tail.then(async () => {
+      const c = await this.connected();
+      this.queries++;
+      return fn(c);
+    });
+    this.tail = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
