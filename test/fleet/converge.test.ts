@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { requirePg } from '../helpers/pg.js';
-import { FAST, declare, freshSchema, perMember, pollUntil, replicas, replicaModule, startFleetHost, type ReplicaRow } from '../helpers/fleet.js';
+import { FAST, declare, freshSchema, perMember, pollUntil, replicas, replicaModule, startFleetHost, type FleetHost, type ReplicaRow } from '../helpers/fleet.js';
 
 const SCHEMA = 'bgw_fleet_converge';
 const registration = { module: replicaModule };
@@ -18,7 +18,7 @@ t.test('three hosts: declare, scale up, scale down, roll, per-host, placement, r
   if (!client) return;
   await freshSchema(t, client, SCHEMA);
   const labels = [{ zone: 'a' }, { zone: 'b' }, { zone: 'a' }];
-  const hosts = [];
+  const hosts: FleetHost[] = [];
   for (const [i, l] of labels.entries()) hosts.push(await startFleetHost(t, `h${i}`, { schema: SCHEMA, capacity: 6, labels: l, ...FAST }));
   const members = hosts.map((h) => h.member);
 
