@@ -16,15 +16,17 @@
  *   3. Rendezvous hashing with bounded loads: every (replica, member) pair gets a score,
  *      hash(worker#replica, member id); pairs are taken best score first, replicas with a
  *      placement before those without (they have fewer places to go). Three passes:
- *      within quota and not beside another copy of the same worker; within quota; then
- *      anywhere the capacity and placement still allow (a placement can make ±1
- *      impossible: it wins over evenness).
+ *      within quota and not beside another copy of the same worker (worker by worker, the
+ *      most replicas first, so that each finds distinct members while quotas last); within
+ *      quota; then anywhere the capacity and placement still allow (a placement can make
+ *      ±1 impossible: it wins over evenness).
  * Unplaceable replicas (no capacity, or no member matches) are left out.
  *
  * What this guarantees: without placements and with enough capacity, member loads differ
- * by at most one; a member that joins or leaves moves about R / members replicas, the
- * ones whose best score changes (the rest keep their member); the result depends only on
- * the snapshot, never on the order rows were read in.
+ * by at most one, and copies of one worker are on distinct members while there are
+ * enough; a member that joins or leaves moves a small multiple of the R / members
+ * replicas that must move (at most twice that in the tests), the rest keep their member;
+ * the result depends only on the snapshot, never on the order rows were read in.
  */
 import { type Labels, type Placement, placementMatches } from './labels.js';
 
@@ -89,12 +91,18 @@ export function assign(members: readonly MemberView[], workers: readonly WorkerV
   const constrained = items.filter((i) => i.constrained);
   const free = items.filter((i) => !i.constrained);
   for (const group of [constrained, free]) {
-    const pairs = scoredPairs(st, group);
-    take(st, pairs, (m, it) => st.load[m]! < st.quota[m]! && !st.workersOn[m]!.has(it.worker));
-    take(st, pairs, (m) => st.load[m]! < st.quota[m]!);
+    for (const ofOne of byWorker(group)) take(st, scoredPairs(st, ofOne), (m, it) => st.load[m]! < st.quota[m]! && !st.workersOn[m]!.has(it.worker));
+    take(st, scoredPairs(st, group), (m) => st.load[m]! < st.quota[m]!);
   }
   take(st, scoredPairs(st, items), (m) => st.load[m]! < st.members[m]!.capacity);
   return st.out;
+}
+
+/** A group's items by worker, the workers with the most replicas first (they need the most distinct members). */
+function byWorker(items: readonly Item[]): Item[][] {
+  const m = new Map<string, Item[]>();
+  for (const it of items) m.set(it.worker, [...(m.get(it.worker) ?? []), it]);
+  return [...m.values()].sort((a, b) => b.length - a.length || (a[0]!.worker < b[0]!.worker ? -1 : 1));
 }
 
 function placePerHost(st: State, w: WorkerView): void {
