@@ -167,8 +167,14 @@ export class LocalCopies extends EventEmitter<CopiesEvents> {
     }
   }
 
+  /**
+   * The copy a host event is about. The host may launch a copy, and report it, before
+   * registerDynamicBackgroundWorker's answer reaches register(): a copy still registering
+   * takes the slot from the event (names are unique among this host's copies).
+   */
   private match(row: ActivityRow): FleetCopy | undefined {
     const c = this.byKey.get(row.name);
+    if (c && c.slot === -1 && c.launching) c.slot = row.slot;
     return c && c.slot === row.slot ? c : undefined;
   }
 
@@ -197,6 +203,7 @@ export class LocalCopies extends EventEmitter<CopiesEvents> {
     c.handle = null;
     c.running = false;
     if (c.stopping) return c.resolveGone();
+    c.slot = -1;
     const restartMs = typeof c.registration['restartTime'] === 'number' ? (c.registration['restartTime'] as number) * 1000 : -1;
     c.ended = true;
     c.relaunchAt = performance.now() + Math.max(this.relaunchDelayMs, restartMs);

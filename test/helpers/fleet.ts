@@ -75,9 +75,9 @@ export async function pollUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean
 
 const lines = (run: CliRun): Line[] => jsonLines(run.stdout()) as Line[];
 
-export async function startFleetHost(t: Test, label: string, config: FleetHostConfig): Promise<FleetHost> {
+export async function startFleetHost(t: Test, label: string, config: FleetHostConfig, joinMs = 30_000): Promise<FleetHost> {
   const run = runProcess(t, process.execPath, [fleetHostScript, JSON.stringify(config)], { env: pgEnv() });
-  await within(run.waitFor((s) => jsonLines(s).some((l) => l['event'] === 'ready')), 30_000, `host ${label} to join`);
+  await within(run.waitFor((s) => jsonLines(s).some((l) => l['event'] === 'ready')), joinMs, `host ${label} to join`);
   const ready = lines(run).find((l) => l.event === 'ready')!;
   const waitEvent = async (pred: (l: Line) => boolean, what: string, ms = 15_000): Promise<Line> => {
     await within(run.waitFor(() => lines(run).some(pred)), ms, `${what} on host ${label}`);
