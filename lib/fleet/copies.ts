@@ -8,7 +8,8 @@
  *   started       the copy runs; a start after the first is a restart, counted
  *   stopped       its thread ended; lastExit is kept for the lease's row
  *   failed        past the restart intensity: terminated, so that its slot is freed
- *   unregistered  its slot is free: either the fleet stopped it (stop() resolves), or it
+ *   unregistered  its slot is free: either the fleet stopped it (stop() resolves, as it
+ *                 does when the handle reports the copy stopped), or it
  *                 ended for good on its own while the lease is still held, and it is
  *                 registered again after relaunchDelayMs (or its restartTime, if longer):
  *                 a fleet worker is meant to run as long as it is declared.
@@ -125,13 +126,18 @@ export class LocalCopies extends EventEmitter<CopiesEvents> {
     return p;
   }
 
-  /** Terminate the copy; resolves once its slot is free. */
+  /**
+   * Terminate the copy; resolves once its slot is free. The handle's status says so too:
+   * a copy terminated before the host saw its registration is dropped without any event.
+   */
   async stop(c: FleetCopy): Promise<void> {
     c.stopping = true;
     if (c.launching) await c.launching;
-    if (!c.handle) return c.resolveGone();
-    await c.handle.terminate();
-    return c.gone;
+    const h = c.handle;
+    if (!h) return c.resolveGone();
+    await h.terminate();
+    await Promise.race([c.gone, h.waitForShutdown()]);
+    c.resolveGone();
   }
 
   /** Copies that ended on their own and are due to be registered again. */

@@ -62,6 +62,9 @@ import { plan } from './reconcile.js';
 import { FLEET_COMPONENT, fleetMigrations } from './schema.js';
 import { readFleetStatus, type FleetStatus } from './status.js';
 
+/** Registration failures that say something about the host, not about the registration. */
+const HOST_STATE_ERRORS = new Set<string>(['BGW_ERR_NOT_STARTED', 'BGW_ERR_POSTMASTER_STOPPED', 'BGW_ERR_SHUTTING_DOWN']);
+
 /** Doorbell ticks are at least this far apart, so a flood of NOTIFYs costs at most 20 heartbeats a second. */
 const MIN_DOORBELL_GAP_MS = 50;
 
@@ -297,7 +300,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     if (r === 'ok') return;
     if (r === 'no-slot') {
       this.log.warn({ worker: c.worker, replica: c.replica }, `fleet: no free slot for ${c.key}; giving its lease back`);
-    } else if (isBgwError(r)) {
+    } else if (isBgwError(r) && !HOST_STATE_ERRORS.has(r.code)) {
       this.refuse(c, r);
     } else {
       this.log.error({ err: r }, `fleet: could not register ${c.key}: ${r.message}`);
