@@ -60,6 +60,7 @@ import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } fro
 import { FleetQueries, type Acquired, type DeclaredWorker, type HeldLease, type Report, type Snapshot } from './queries.js';
 import { plan } from './reconcile.js';
 import { FLEET_COMPONENT, fleetMigrations } from './schema.js';
+import { Ticker } from './ticker.js';
 import { readFleetStatus, type FleetStatus } from './status.js';
 
 /** Registration failures that say something about the host, not about the registration. */
@@ -123,11 +124,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private readonly refused = new Map<string, number>();
   private pendingReports: Report[] = [];
   private settle = true;
-  private timer: NodeJS.Timeout | null = null;
-  private timerDue = Infinity;
-  private ticking: Promise<void> | null = null;
-  private again = false;
-  private lastTickAt = -Infinity;
+  private readonly ticker: Ticker;
   private session: { end(): void } | null = null;
   private starting: Promise<void> | null = null;
   private leaving: Promise<void> | null = null;
@@ -142,7 +139,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.conn = new FleetConnection(clientConfig({}, this.options.database, appName), timeoutMs, this.log);
     this.queries = new FleetQueries(this.conn, this.options.schema);
     this.deadline = new LeaseDeadline(this.options.leaseMs, this.options.fenceMarginMs, () => this.fence('no renewal succeeded before the local deadline'));
-    this.sink = { notify: (_channel, payload) => this.onNotification(payload), resync: () => this.kick(0) };
+    this.ticker = new Ticker(this.options.heartbeatMs, MIN_DOORBELL_GAP_MS, () => this.tick(), this.log);
+    this.sink = { notify: (_channel, payload) => this.onNotification(payload), resync: () => this.ticker.kick(0) };
   }
 
   get phase(): FleetPhase {
@@ -170,7 +168,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const copies = new LocalCopies(this.pm, this.log, this.options.relaunchDelayMs);
     copies.on('started', (c, pid) => {
       this.emit('started', lease(c), pid);
-      this.kick(MIN_DOORBELL_GAP_MS);
+      this.ticker.kick(MIN_DOORBELL_GAP_MS);
     });
     copies.on('stopped', (c) => this.emit('stopped', lease(c), c.lastExit));
     this.copies = copies;
@@ -182,42 +180,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.state = 'active';
     this.log.info({ member: this.id, seq: this.memberSeq, capacity }, `fleet: joined "${schema}" as ${this.id}`);
     this.emit('joined', { id: this.id, seq: this.memberSeq });
-    await this.runTick();
+    await this.ticker.run();
   }
 
   // ---------------------------------------------------------------- the tick
-
-  /** Run a tick in `delayMs` (or sooner, if one is already due sooner). */
-  private kick(delayMs: number): void {
-    if (this.state !== 'active' && this.state !== 'leaving') return;
-    const due = performance.now() + delayMs;
-    if (this.timer && this.timerDue <= due) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = due;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerDue = Infinity;
-      void this.runTick();
-    }, Math.max(0, delayMs));
-  }
-
-  private async runTick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return this.ticking;
-    }
-    const started = performance.now();
-    this.lastTickAt = started;
-    this.ticking = this.tick()
-      .catch((err: Error) => this.log.error({ err }, `fleet: tick failed: ${err.message}`))
-      .finally(() => (this.ticking = null));
-    await this.ticking;
-    if (this.again) {
-      this.again = false;
-      this.kick(MIN_DOORBELL_GAP_MS);
-    }
-    this.kick(Math.max(0, started + this.options.heartbeatMs - performance.now()));
-  }
 
   private async tick(): Promise<void> {
     const copies = this.copies!;
@@ -242,7 +208,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     if (this.state !== 'active') return;
     if (this.settle) {
       this.settle = false;
-      this.kick(MIN_DOORBELL_GAP_MS);
+      this.ticker.kick(MIN_DOORBELL_GAP_MS);
       return;
     }
     await this.reconcile();
@@ -395,7 +361,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       const key = replicaKey(d.worker, d.replica);
       if (this.assignment.get(key) !== this.id || this.copies?.get(key)) return;
     }
-    this.kick(Math.max(0, this.lastTickAt + MIN_DOORBELL_GAP_MS - performance.now()));
+    this.ticker.soon();
   }
 
   // ---------------------------------------------------------------- leaving
@@ -417,7 +383,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       await this.queries.leaveBegin(this.id).catch((err: Error) => this.unreachable(err));
       const copies = this.copies?.list() ?? [];
       await Promise.all(copies.map((c) => (c.lost ? this.copies!.stop(c) : this.stopAndRelease(c, 'this member is leaving'))));
-      await this.ticking;
+      await this.ticker.running;
       await this.queries.leave(this.id).catch((err: Error) => this.unreachable(err));
     }
     await this.finish();
@@ -426,8 +392,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private async finish(): Promise<void> {
     this.state = 'left';
     this.deadline.disarm();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.ticker.stop();
     this.pm.off('shutdown', this.onShutdown);
     this.pm.off('exit', this.onShutdown);
     this.copies?.close();

@@ -28,7 +28,7 @@ t.test('three hosts: declare, scale up, scale down, roll, per-host, placement, r
   t.ok(rows.every((r) => members.includes(r.holder!)), 'every holder is a member');
 
   await declare(client, SCHEMA, 'importer', registration, 9);
-  rows = await pollUntil(() => replicas(client, SCHEMA, 'importer'), allRunning(9), 'scaled up to 9 running');
+  rows = await pollUntil(() => replicas(client, SCHEMA, 'importer'), (r) => allRunning(9)(r) && spread(perMember(r, members)) <= 1, 'scaled up to 9 running, spread');
   t.same(perMember(rows, members), [3, 3, 3], '9 replicas on 3 hosts: 3 each');
 
   await declare(client, SCHEMA, 'importer', registration, 4);
