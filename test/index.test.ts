@@ -156,7 +156,8 @@ const ERRORS = [
 function kindOf(v: unknown): Kind | 'other' {
   if (typeof v === 'function') return /^class\b/.test(Function.prototype.toString.call(v)) ? 'class' : 'function';
   if (typeof v === 'object' && v !== null) return 'object';
-  if (typeof v === 'number' || typeof v === 'string') return typeof v;
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'string') return 'string';
   return 'other';
 }
 
