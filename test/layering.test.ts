@@ -16,7 +16,7 @@ const sources = (dir: string): string[] =>
     .filter((f) => f.endsWith('.ts'))
     .map((f) => join(dir, f));
 const imports = (file: string): string[] =>
-  [...readFileSync(join(root, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+  [...readFileSync(join(root, file), 'utf8').matchAll(/(?:from |import\()'([^']+)'/g)].map((m) => m[1]!);
 
 t.test('lib/host does not import lib/worker, and lib/worker does not import lib/host', async (t) => {
   for (const f of sources('lib/host')) t.notOk(imports(f).some((i) => i.includes('/worker/')), f);

@@ -23,12 +23,9 @@
  * Renewals share the worker's connection: a statement of the worker's own that runs longer
  * than the deadline counts as a lost renewal.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { BGWORKER_BACKEND_DATABASE_CONNECTION } from '../types.js';
 import { DbNotRequestedError, FleetLeaseLostError, InvalidOptionError } from '../errors.js';
-import { FLEET_COMPONENT, fleetMigrations } from '../fleet/schema.js';
 import { checkSchemaName, migrate, quoteIdent } from '../pg/migrate.js';
 import type { PgClient } from '../pg/connect.js';
 import { checkForInterrupts } from './interrupts.js';
@@ -109,6 +106,10 @@ export async function clusterSingleton(key: string, opts: ClusterSingletonOption
   if (typeof key !== 'string' || key.length === 0) throw new InvalidOptionError('clusterSingleton: the key must be a non-empty string');
   const { pollMs, leaseMs, schema } = checkOptions(opts);
   const client = currentClient();
+  // Loaded on first use: every worker thread imports this file, few are singletons.
+  const [{ FLEET_COMPONENT, fleetMigrations }, { randomUUID }, { hostname }] = await Promise.all([
+    import('../fleet/schema.js'), import('node:crypto'), import('node:os'),
+  ]);
   await migrate(client, schema, FLEET_COMPONENT, fleetMigrations(schema));
   const holder = `${hostname()}:${process.pid}:${threadId}:${randomUUID()}`;
   const latch = getMyProc().latch;
