@@ -36,6 +36,10 @@ export const CATALOGUE: Record<string, Spec> = {
   'host.eld.256': { unit: 'ms p99', baselineName: 'same with 0 workers', target: 'difference <= 2' },
   'mem.worker': { unit: 'MiB', baselineName: 'bare idle new Worker', target: 'ratio <= 1.05' },
   'notify.wake': { unit: 'µs p50', baselineName: 'bare pg LISTEN client in the host thread', target: 'difference <= 60' },
+  'fleet.failover.kill': { unit: 'ms p50', baselineName: 'the stated bound leaseMs + heartbeatMs + S (launch, measured)', target: 'ratio <= 1.0' },
+  'fleet.handover': { unit: 'ms p50', baselineName: 'a NOTIFY round trip between two pg clients', target: 'difference <= 250' },
+  'fleet.converge': { unit: 's', baselineName: '100 local dynamic registrations on one host', target: 'ratio <= 5' },
+  'fleet.idle.load': { unit: 'queries/s', baselineName: 'none (0): the target is absolute', target: 'difference <= 2' },
 };
 
 function spec(id: string): Spec {

@@ -400,3 +400,39 @@ export class ThreadStartFailedError extends BgwError {
   static readonly meaning = "A worker thread could not be started (Node refused its execArgv or resource limits, or the thread failed before it was ready); the cause says why.";
   declare readonly code: typeof ThreadStartFailedError.code;
 }
+
+export class FleetInvalidDeclarationError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_INVALID_DECLARATION';
+  static readonly meaning = 'A fleet worker declaration has a bad name, replica count, placement or registration; nothing was written.';
+  declare readonly code: typeof FleetInvalidDeclarationError.code;
+}
+
+export class FleetInvalidLabelsError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_INVALID_LABELS';
+  static readonly meaning = "A member's labels or a placement's label keys or values are not of the allowed form.";
+  declare readonly code: typeof FleetInvalidLabelsError.code;
+}
+
+export class FleetUnknownLabelError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_UNKNOWN_LABEL';
+  static readonly meaning = 'A placement names a label key that no active fleet member carries.';
+  declare readonly code: typeof FleetUnknownLabelError.code;
+}
+
+export class FleetInvalidNotificationError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_INVALID_NOTIFICATION';
+  static readonly meaning = "A NOTIFY on the fleet's channel had a payload of the wrong form; it was ignored.";
+  declare readonly code: typeof FleetInvalidNotificationError.code;
+}
+
+export class FleetLeaseLostError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_LEASE_LOST';
+  static readonly meaning = 'A lease could not be renewed before its local deadline, or was found taken: its holder stops.';
+  declare readonly code: typeof FleetLeaseLostError.code;
+}
+
+export class FleetLeftError extends BgwError {
+  static readonly code = 'BGW_ERR_FLEET_LEFT';
+  static readonly meaning = 'The host has left the fleet (or was never started in it); join again with a new Fleet.';
+  declare readonly code: typeof FleetLeftError.code;
+}

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigInvalidError } from '../errors.js';
 
 export const USAGE = `usage: bgworker [options] <config.json>
+       bgworker fleet <status|declare|remove> …   (bgworker fleet --help)
 
 Runs a bgworker host from a config file until a signal stops it:
   SIGTERM  smart shutdown        SIGINT (Ctrl-C)  fast shutdown

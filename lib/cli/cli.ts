@@ -3,12 +3,14 @@
  * (a live table on a terminal, JSON lines otherwise, or as --output says) and run the
  * host. Resolves with the process exit status: the host's (0 clean, 1 died), or 2 when the
  * command line, the config file or a registration in it is rejected. main.ts is the bin.
+ * `bgworker fleet …` is the fleet's own command (fleet-command.ts).
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_WORKER_PROCESSES } from '../constants.js';
 import { BgwError } from '../errors.js';
 import { printable } from '../printable.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
+import { runFleetCommand } from './fleet-command.js';
 import { loadConfig, type HostConfig } from './config.js';
 import type { HostView } from './host-view.js';
 import { jsonView } from './json-view.js';
@@ -24,6 +26,7 @@ export interface CliIo {
 const EXIT_USAGE = 2;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'fleet') return runFleetCommand(argv.slice(1), io);
   try {
     const args = parseCliArgs(argv, io.stdout.isTTY === true);
     if ('help' in args || 'version' in args) {

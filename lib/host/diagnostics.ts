@@ -6,6 +6,7 @@
  * A message is a plain object naming the host and carrying the event's payload:
  *
  *   bgworker:host:phase           { postmaster, state }    a new host state (PmState)
+ *   bgworker:host:shutdown        { postmaster, mode }     a shutdown was requested
  *   bgworker:worker:registered    { postmaster, row }      a slot was filled
  *   bgworker:worker:unregistered  { postmaster, row }      a slot was freed
  *   bgworker:worker:started       { postmaster, row }      a thread was launched for a worker
@@ -26,7 +27,7 @@
  * workers' first launches. See also metrics.ts, which counts the same events.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ActivityRow } from '../types.js';
+import type { ActivityRow, ShutdownMode } from '../types.js';
 import type { PmState, Postmaster, PostmasterEvents } from './postmaster.js';
 
 type EventName = keyof PostmasterEvents;
@@ -34,6 +35,7 @@ type EventName = keyof PostmasterEvents;
 /** The channel of each Postmaster event. */
 export const CHANNELS = {
   phase: 'bgworker:host:phase',
+  shutdown: 'bgworker:host:shutdown',
   registered: 'bgworker:worker:registered',
   unregistered: 'bgworker:worker:unregistered',
   started: 'bgworker:worker:started',
@@ -50,6 +52,7 @@ export const CHANNELS = {
 /** What is published on each event's channel. */
 export interface DiagnosticsMessages {
   phase: { postmaster: Postmaster; state: PmState };
+  shutdown: { postmaster: Postmaster; mode: ShutdownMode };
   registered: { postmaster: Postmaster; row: ActivityRow };
   unregistered: { postmaster: Postmaster; row: ActivityRow };
   started: { postmaster: Postmaster; row: ActivityRow };
@@ -65,6 +68,7 @@ export interface DiagnosticsMessages {
 
 const payload: { [E in EventName]: (...args: PostmasterEvents[E]) => object } = {
   phase: (state) => ({ state }),
+  shutdown: (mode) => ({ mode }),
   registered: (row) => ({ row }),
   unregistered: (row) => ({ row }),
   started: (row) => ({ row }),

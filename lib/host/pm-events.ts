@@ -12,7 +12,7 @@
  *
  * Host thread only.
  */
-import type { ActivityRow } from '../types.js';
+import type { ActivityRow, ShutdownMode } from '../types.js';
 import type { ListChange } from './bgworker-list.js';
 import type { RegisteredBgWorker } from './registered-worker.js';
 import { captureTraceContext, type Telemetry, type TraceCarrier } from './telemetry.js';
@@ -22,6 +22,8 @@ export type PmState =
 
 export interface PostmasterEvents {
   phase: [state: PmState];
+  /** A shutdown was requested (each request that raises its severity), before anything stops. */
+  shutdown: [mode: ShutdownMode];
   registered: [row: ActivityRow];
   unregistered: [row: ActivityRow];
   /** A thread was launched; `ms` since the registration, for a worker's first life. */

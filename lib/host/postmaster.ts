@@ -279,7 +279,10 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       return Promise.resolve();
     }
     if (this.finished()) return this.stoppedPromise;
-    if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) this.shutdownMode = mode;
+    if (!this.shutdownMode || SEVERITY[mode] > SEVERITY[this.shutdownMode]) {
+      this.shutdownMode = mode;
+      this.emit('shutdown', mode);
+    }
     this.wake();
     return this.stoppedPromise;
   }
@@ -381,6 +384,11 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
       this.wake();
     }
     return n;
+  }
+
+  /** max_worker_processes: the slots registrants may use now (setMaxWorkerProcesses). */
+  get maxWorkerProcesses(): number {
+    return this.shm ? this.shm.usable : this.opts.maxWorkerProcesses;
   }
 
   /** Wait statistics since shared memory was last initialized (shared-memory.ts), read lock-free. */

@@ -16,7 +16,8 @@ import type { DsmSegment } from '../shm/dsm-segment.js';
 import type { ShmMq, ShmMqEndpoint, ShmMqHandle, ShmMqRole } from '../shm/shm-mq.js';
 import { BgwHandleStatus, type BackgroundWorker, type BackgroundWorkerEntry, type Logger } from '../types.js';
 import type { DatabaseSettings, PgClient } from '../pg/connect.js';
-import { clusterSingleton, type ClusterSingletonOptions } from './cluster-singleton.js';
+import { fleetLeaseOf, type FleetLease } from '../fleet/lease-extra.js';
+import { clusterSingleton, type ClusterSingletonLease, type ClusterSingletonOptions } from './cluster-singleton.js';
 import { currentClient, initializeConnection, reportActivity, transaction } from './database.js';
 import { dsmAttach, dsmCreate } from './dsm.js';
 import { listen, takeNotifications, type NotificationEvent } from './notifications.js';
@@ -200,11 +201,22 @@ export class WorkerContext<A = unknown> {
   }
 
   /**
-   * Run as a cluster-wide singleton: resolves once this worker holds the advisory lock for
-   * `key` among all hosts on this database (after initializeConnection()).
+   * Run as a cluster-wide singleton: resolves once this worker holds the fleet lease for
+   * `key` among all hosts on this database (after initializeConnection()), with its term
+   * (the fencing token for fleet_fence(key, -1, term)). If the lease cannot be renewed
+   * before its local deadline, the worker exits (FleetLeaseLostError).
    */
-  clusterSingleton(key: string, opts?: ClusterSingletonOptions): Promise<void> {
+  clusterSingleton(key: string, opts?: ClusterSingletonOptions): Promise<ClusterSingletonLease> {
     return clusterSingleton(key, opts);
+  }
+
+  /**
+   * The lease this worker runs under when the fleet started it (a copy `<worker>#<replica>`),
+   * or null: put `term` into writes checked by `<schema>.fleet_fence(worker, replica, term)`.
+   * A lost lease reaches the copy as a SIGTERM (ctx.signal aborts).
+   */
+  fleetLease(): FleetLease | null {
+    return fleetLeaseOf(this.entry);
   }
 
   /** LISTEN on a channel through the host's listener; resolves once the server listens. */

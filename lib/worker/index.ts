@@ -13,7 +13,8 @@ export {
 } from './wait-latch.js';
 export type { WaitOptions } from './wait-latch.js';
 export type { Notification, NotificationEvent } from './notifications.js';
-export type { ClusterSingletonOptions } from './cluster-singleton.js';
+export type { ClusterSingletonLease, ClusterSingletonOptions } from './cluster-singleton.js';
+export type { FleetLease } from '../fleet/lease-extra.js';
 export type { DatabaseSettings, PgClient } from '../pg/connect.js';
 export type { PidStatus } from '../bgworker/registration.js';
 export { ShmemStruct } from '../shm/shmem-struct.js';

@@ -18,7 +18,7 @@ function record(t: Test): Seen[] {
 }
 
 t.test('every Postmaster event has a channel, named bgworker:host:* or bgworker:worker:*', async (t) => {
-  const events: Array<keyof PostmasterEvents> = ['phase', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'failed', 'reinitialized', 'exit', 'callbackError', 'ready'];
+  const events: Array<keyof PostmasterEvents> = ['phase', 'shutdown', 'registered', 'unregistered', 'started', 'activity', 'stopped', 'crash', 'failed', 'reinitialized', 'exit', 'callbackError', 'ready'];
   t.same(Object.keys(CHANNELS).sort(), [...events].sort());
   for (const name of Object.values(CHANNELS)) t.match(name, /^bgworker:(host|worker):[a-z_]+$/);
 });
@@ -36,8 +36,9 @@ t.test('a host run is published in order, each message naming the host', async (
   t.ok(seen.every((s) => s.message['postmaster'] === pm));
   t.same(seen.map((s) => s.channel), [
     CHANNELS.registered, CHANNELS.phase, CHANNELS.phase, CHANNELS.started, CHANNELS.phase, CHANNELS.ready,
-    CHANNELS.unregistered, CHANNELS.stopped, CHANNELS.phase, CHANNELS.phase, CHANNELS.exit,
+    CHANNELS.unregistered, CHANNELS.stopped, CHANNELS.shutdown, CHANNELS.phase, CHANNELS.phase, CHANNELS.exit,
   ]);
+  t.match(seen.find((s) => s.channel === CHANNELS.shutdown)!.message, { mode: 'fast' });
   t.match(seen.find((s) => s.channel === CHANNELS.stopped)!.message, { row: { name: 'once', lastExit: { kind: 'normal', code: 0 } } });
   t.same(seen.filter((s) => s.channel === CHANNELS.phase).map((s) => s.message['state']), ['startup', 'hot_standby', 'run', 'wait_backends', 'stopped']);
   t.match(seen.at(-1)!.message, { status: 0 });

@@ -1,7 +1,8 @@
 /**
  * Cluster-wide singleton workers across real host processes sharing one database: exactly
- * one runs; kill its host and another takes over within a bounded time; the heartbeat table
- * never shows two at once.
+ * one runs; kill its host and another takes over once the lease has run out (leaseMs 1000,
+ * pollMs 50: within leaseMs + pollMs + a restart of the worker, asserted against 5 s), under
+ * a higher term; the fenced heartbeat table never shows two at once.
  */
 import t from 'tap';
 import pg from 'pg';
@@ -25,8 +26,10 @@ function pgEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+const SCHEMA = 'bgw_singleton_test';
+
 function startHost(label: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [hostScript, label], { env: pgEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [hostScript, label, SCHEMA], { env: pgEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   return within(once(child.stdout!, 'data'), `host ${label} to print "ready"`).then(() => child);
 }
 
@@ -34,12 +37,15 @@ t.test('one singleton among three hosts; failover when its host is killed', asyn
   const client = await requirePg(t);
   if (!client) return;
   await client.query('DROP TABLE IF EXISTS bgw_singleton_beats');
-  await client.query('CREATE TABLE bgw_singleton_beats (label text, at timestamptz)');
+  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  t.teardown(() => client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`));
+  await client.query('CREATE TABLE bgw_singleton_beats (label text, term bigint, at timestamptz)');
   await client.query('LISTEN bgw_singleton');
-  const announcements: Array<{ label: string; at: number }> = [];
+  const announcements: Array<{ label: string; term: number; at: number }> = [];
   let onAnnounce: (() => void) | null = null;
   client.on('notification', (n: pg.Notification) => {
-    announcements.push({ label: n.payload!, at: performance.now() });
+    const [label, term] = n.payload!.split(':');
+    announcements.push({ label: label!, term: Number(term), at: performance.now() });
     onAnnounce?.();
   });
   const nextAnnouncement = (count: number, what: string) =>
@@ -61,6 +67,7 @@ t.test('one singleton among three hosts; failover when its host is killed', asyn
   await nextAnnouncement(2, `another host's singleton to take over from ${first}`);
   const second = announcements[1]!;
   t.not(second.label, first, `${second.label} took over from ${first}`);
+  t.ok(second.term > announcements[0]!.term, `under a higher term (${announcements[0]!.term} → ${second.term})`);
   const failoverMs = second.at - killedAt;
   t.ok(failoverMs < 5000, `failover within the bound (${failoverMs.toFixed(0)} ms)`);
   t.comment(`failover: ${failoverMs.toFixed(0)} ms`);
