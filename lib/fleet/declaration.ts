@@ -3,7 +3,7 @@
  * sent to the database; and the registration of one copy, built from a declaration.
  *
  *   fleet.declare('importer', {
- *     registration: { module: '/srv/app/importer.js', flags: BGWORKER_BACKEND_DATABASE_CONNECTION, restartTime: 5 },
+ *     registration: { module: '/srv/app/importer.js', flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, restartTime: 5 },
  *     replicas: 3,                  // or 'per-host'
  *     placement: { zone: ['eu-1', 'eu-2'] },
  *   });

@@ -13,6 +13,7 @@ import { FAST, declare, freshSchema, pollUntil, replicas, replicaModule, startFl
 
 const SCHEMA = 'bgw_fleet_fencing';
 const TERMINATE_GRACE_MS = 1000;
+const BGWORKER_SHMEM_ACCESS = 1;
 const BGWORKER_BACKEND_DATABASE_CONNECTION = 2;
 const wall = (): number => performance.timeOrigin + performance.now();
 
@@ -24,7 +25,7 @@ t.test('SIGSTOP past the lease, then SIGCONT: the stale copy stops, its writes a
   for (const label of ['a', 'b']) hosts.push(await startFleetHost(t, label, { schema: SCHEMA, capacity: 2, terminateGraceMs: TERMINATE_GRACE_MS, ...FAST }));
   await client.query(`CREATE TABLE ${SCHEMA}.writes (worker text, replica int, term bigint, pid int, at timestamptz)`);
   const mainArg = { schema: SCHEMA, table: `${SCHEMA}.writes`, beatMs: 10 };
-  await declare(client, SCHEMA, 'writer', { module: replicaModule, flags: BGWORKER_BACKEND_DATABASE_CONNECTION, mainArg }, 1);
+  await declare(client, SCHEMA, 'writer', { module: replicaModule, flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, mainArg }, 1);
   const [first] = await pollUntil(() => replicas(client, SCHEMA), (r) => r.length === 1 && r[0]!.state === 'running', 'the writer running');
   const stale = hosts.find((h) => h.member === first!.holder)!;
   const other = hosts.find((h) => h !== stale)!;

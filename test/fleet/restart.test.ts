@@ -16,6 +16,7 @@ import { FAST, declare, freshSchema, pollUntil, replicas, replicaModule, startFl
 const SCHEMA = 'bgw_fleet_restart';
 const TERMINATE_GRACE_MS = 1000;
 const OUTAGE_MS = 3000;
+const BGWORKER_SHMEM_ACCESS = 1;
 const BGWORKER_BACKEND_DATABASE_CONNECTION = 2;
 
 function cluster(): string | null {
@@ -65,7 +66,7 @@ t.test('a server restart longer than the lease: fenced, reconnected, converged, 
   for (let i = 0; i < 3; i++) hosts.push(await startFleetHost(t, `h${i}`, { schema: SCHEMA, capacity: 2, terminateGraceMs: TERMINATE_GRACE_MS, ...FAST }));
   await client.query(`CREATE TABLE ${SCHEMA}.writes (worker text, replica int, term bigint, pid int, at timestamptz)`);
   const mainArg = { schema: SCHEMA, table: `${SCHEMA}.writes`, beatMs: 20 };
-  await declare(client, SCHEMA, 'writer', { module: replicaModule, flags: BGWORKER_BACKEND_DATABASE_CONNECTION, mainArg }, 3);
+  await declare(client, SCHEMA, 'writer', { module: replicaModule, flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, mainArg }, 3);
   await pollUntil(() => replicas(client, SCHEMA), (r) => r.length === 3 && r.every((x) => x.state === 'running'), '3 writers running');
 
   client.on('error', () => undefined);
