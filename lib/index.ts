@@ -36,3 +36,8 @@ export { CHANNELS, observePostmaster } from './host/diagnostics.js';
 export type { DiagnosticsMessages } from './host/diagnostics.js';
 export { METRICS_CONTENT_TYPE, postmasterMetrics } from './host/metrics.js';
 export type { PostmasterMetrics } from './host/metrics.js';
+export { ScheduledWorker } from './schedule/scheduled-worker.js';
+export type { RetryInfo, ScheduledWorkerEvents } from './schedule/scheduled-worker.js';
+export type { MisfirePolicy, OverlapPolicy, SchedulePolicies, ScheduleRegistration, ScheduleSpec } from './schedule/spec.js';
+export type { FinalStatus, RunKind, RunRecord, RunStatus, ScheduleStats, SkipReason } from './schedule/job-stats.js';
+export type { FleetStats } from './schedule/fleet-store.js';
