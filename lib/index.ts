@@ -41,3 +41,6 @@ export type { RetryInfo, ScheduledWorkerEvents } from './schedule/scheduled-work
 export type { MisfirePolicy, OverlapPolicy, SchedulePolicies, ScheduleRegistration, ScheduleSpec } from './schedule/spec.js';
 export type { FinalStatus, RunKind, RunRecord, RunStatus, ScheduleStats, SkipReason } from './schedule/job-stats.js';
 export type { FleetStats } from './schedule/fleet-store.js';
+export { scheduleMetrics } from './schedule/metrics.js';
+export type { ScheduleMetrics } from './schedule/metrics.js';
+export { formatSchedules } from './schedule/schedule-table.js';
