@@ -35,6 +35,7 @@ export const CATALOGUE: Record<string, Spec> = {
   'host.eld.256': { unit: 'ms p99', baselineName: 'same with 0 workers', target: 'difference <= 2' },
   'mem.worker': { unit: 'MiB', baselineName: 'bare idle new Worker', target: 'ratio <= 1.1' },
   'notify.wake': { unit: 'µs p50', baselineName: 'bare pg LISTEN client in the host thread', target: 'difference <= 60' },
+  'schedule.lateness': { unit: 'ms p99', baselineName: 'a plain setInterval in the host', target: 'difference <= 2' },
 };
 
 function spec(id: string): Spec {
