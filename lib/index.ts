@@ -44,3 +44,5 @@ export type { FleetStats } from './schedule/fleet-store.js';
 export { scheduleMetrics } from './schedule/metrics.js';
 export type { ScheduleMetrics } from './schedule/metrics.js';
 export { formatSchedules } from './schedule/schedule-table.js';
+export { attachSqlSchedules, SqlSchedules } from './schedule/sql-schedules.js';
+export type { SqlSchedulesOptions } from './schedule/sql-schedules.js';

@@ -14,6 +14,10 @@
  *                      run, so the totals outlive the pruned rows.
  *   schedule_stats     a view over schedule_job_stat with the average duration and the runs
  *                      going now, as timescaledb_information.job_stats.
+ *   schedules, schedule(), alter_schedule(), unschedule()
+ *                      schedules declared from SQL (version 2; sql-schedules.ts): rows a
+ *                      granted role writes, authorized by PostgreSQL's privileges and
+ *                      row-level security as the control channel's launch_requests are.
  *
  * Claiming (CLAIM). Every host that declares a fleet schedule computes the same tick times
  * (fixed grids and cron times only; spec.ts refuses the rest) and, at each, runs one
@@ -95,7 +99,87 @@ SELECT s.schedule, s.last_start, s.last_finish, s.last_run_status, s.last_succes
   FROM {schema}.schedule_job_stat s;
 `;
 
-export const scheduleMigrations: Migration[] = [{ version: 1, sql: V1 }];
+/** The channel the schedules table's doorbell rings, with the schema's name as payload. */
+export const DECLARE_CHANNEL = 'bgworker_schedules';
+
+// Schedules declared from SQL (sql-schedules.ts). Only the declaring columns ring the
+// doorbell and are stamped: a host writing `error` does neither.
+const V2 = `
+CREATE TABLE {schema}.schedules (
+  name        text PRIMARY KEY CHECK (octet_length(name) BETWEEN 1 AND 63),
+  type        text NOT NULL,
+  arg         jsonb,
+  every       interval CHECK (every > interval '0'),
+  cron        text,
+  time_zone   text NOT NULL DEFAULT 'UTC',
+  options     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
+  scheduled   boolean NOT NULL DEFAULT true,
+  declared_by name NOT NULL DEFAULT current_user,
+  declared_at timestamptz NOT NULL DEFAULT now(),
+  error       text,
+  CHECK ((every IS NULL) <> (cron IS NULL))
+);
+
+CREATE FUNCTION {schema}.schedules_stamp() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  NEW.declared_by := current_user;
+  NEW.declared_at := now();
+  NEW.error := NULL;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER schedules_stamp BEFORE INSERT OR UPDATE OF name, type, arg, every, cron, time_zone, options, scheduled
+  ON {schema}.schedules FOR EACH ROW EXECUTE FUNCTION {schema}.schedules_stamp();
+
+CREATE FUNCTION {schema}.schedules_doorbell() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM pg_notify('${DECLARE_CHANNEL}', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER schedules_doorbell AFTER INSERT OR DELETE OR UPDATE OF name, type, arg, every, cron, time_zone, options, scheduled
+  ON {schema}.schedules FOR EACH STATEMENT EXECUTE FUNCTION {schema}.schedules_doorbell();
+
+ALTER TABLE {schema}.schedules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY schedules_insert_own ON {schema}.schedules FOR INSERT WITH CHECK (declared_by = current_user);
+CREATE POLICY schedules_select_own ON {schema}.schedules FOR SELECT USING (declared_by = current_user);
+CREATE POLICY schedules_update_own ON {schema}.schedules FOR UPDATE USING (declared_by = current_user) WITH CHECK (declared_by = current_user);
+CREATE POLICY schedules_delete_own ON {schema}.schedules FOR DELETE USING (declared_by = current_user);
+
+CREATE FUNCTION {schema}.schedule(name text, type text, every interval DEFAULT NULL, cron text DEFAULT NULL,
+                                  time_zone text DEFAULT 'UTC', arg jsonb DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO {schema}.schedules AS s (name, type, arg, every, cron, time_zone, options)
+    VALUES (schedule.name, schedule.type, schedule.arg, schedule.every, schedule.cron, schedule.time_zone, schedule.options)
+  ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE SET type = EXCLUDED.type, arg = EXCLUDED.arg, every = EXCLUDED.every,
+    cron = EXCLUDED.cron, time_zone = EXCLUDED.time_zone, options = EXCLUDED.options;
+END $$;
+
+CREATE FUNCTION {schema}.alter_schedule(name text, scheduled boolean DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS boolean LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE {schema}.schedules AS s SET scheduled = COALESCE(alter_schedule.scheduled, s.scheduled), options = COALESCE(alter_schedule.options, s.options)
+   WHERE s.name = alter_schedule.name;
+  RETURN FOUND;
+END $$;
+
+CREATE FUNCTION {schema}.unschedule(name text) RETURNS boolean
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM {schema}.schedules AS s WHERE s.name = unschedule.name;
+  RETURN FOUND;
+END $$;
+
+REVOKE ALL ON TABLE {schema}.schedules FROM PUBLIC;
+REVOKE ALL ON FUNCTION {schema}.schedule(text, text, interval, text, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION {schema}.alter_schedule(text, boolean, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION {schema}.unschedule(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION {schema}.schedules_stamp() FROM PUBLIC;
+REVOKE ALL ON FUNCTION {schema}.schedules_doorbell() FROM PUBLIC;
+`;
+
+export const scheduleMigrations: Migration[] = [{ version: 1, sql: V1 }, { version: 2, sql: V2 }];
 
 /** The statements of one schema, its name spliced in once (checked by the caller). */
 export function scheduleSql(schema: string): Record<'claim' | 'promote' | 'finish' | 'renew' | 'prune' | 'lastTick' | 'stats', string> {
