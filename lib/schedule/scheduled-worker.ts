@@ -293,7 +293,9 @@ export class ScheduledWorker extends EventEmitter<ScheduledWorkerEvents> {
       r.error = (err as Error).message;
       outcome = 'unclaimed';
     }
-    if (outcome === 'lost') return this.settle(r);
+    // Another host has the tick; a manual run cannot be another host's, so it was not claimed.
+    if (outcome === 'lost' && r.kind !== 'manual') return this.settle(r);
+    if (outcome === 'lost') outcome = 'unclaimed';
     if (this.state !== 'active' && r.kind !== 'manual') outcome = 'unclaimed';
     if (outcome === 'run') return this.launch(r);
     if (outcome === 'queued') return this.hold(r);

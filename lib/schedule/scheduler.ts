@@ -88,20 +88,6 @@ export class Scheduler {
     return [...this.schedules.values()].filter((w): w is ScheduledWorker => w !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  get(name: string): ScheduledWorker | undefined {
-    return this.schedules.get(name) ?? undefined;
-  }
-
-  /** The schedule whose run holds `slot`, if any: what makes a run's activity row recognisable. */
-  scheduleOfSlot(slot: number): string | undefined {
-    return this.bySlot.get(slot)?.record.schedule;
-  }
-
-  /** The fleet store of `schema`, opened once for every schedule in it. */
-  storeFor(schema: string): Promise<FleetStore> | undefined {
-    return this.stores.get(schema);
-  }
-
   private store(schema: string): Promise<FleetStore> {
     let s = this.stores.get(schema);
     if (!s) {
