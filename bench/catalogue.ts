@@ -40,6 +40,7 @@ export const CATALOGUE: Record<string, Spec> = {
   'fleet.handover': { unit: 'ms p50', baselineName: 'a NOTIFY round trip between two pg clients', target: 'difference <= 250' },
   'fleet.converge': { unit: 's', baselineName: '100 local dynamic registrations on one host', target: 'ratio <= 5' },
   'fleet.idle.load': { unit: 'queries/s', baselineName: 'none (0): the target is absolute', target: 'difference <= 2' },
+  'schedule.lateness': { unit: 'ms p99', baselineName: 'a plain setInterval in the host', target: 'difference <= 2' },
 };
 
 function spec(id: string): Spec {

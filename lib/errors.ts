@@ -436,3 +436,33 @@ export class FleetLeftError extends BgwError {
   static readonly meaning = 'The host has left the fleet (or was never started in it); join again with a new Fleet.';
   declare readonly code: typeof FleetLeftError.code;
 }
+
+export class ScheduleInvalidError extends BgwError {
+  static readonly code = 'BGW_ERR_SCHEDULE_INVALID';
+  static readonly meaning = 'A schedule is invalid: no time rule or two, a zero, negative or unreadable interval, a policy value out of range, or maxRuntimeMs below the host\'s terminateGraceMs.';
+  declare readonly code: typeof ScheduleInvalidError.code;
+}
+
+export class CronInvalidError extends BgwError {
+  static readonly code = 'BGW_ERR_CRON_INVALID';
+  static readonly meaning = 'A cron expression cannot be parsed, or it never fires.';
+  declare readonly code: typeof CronInvalidError.code;
+}
+
+export class TimeZoneUnknownError extends BgwError {
+  static readonly code = 'BGW_ERR_TIME_ZONE_UNKNOWN';
+  static readonly meaning = 'A schedule names a time zone that is not an IANA zone this Node.js knows.';
+  declare readonly code: typeof TimeZoneUnknownError.code;
+}
+
+export class ScheduleExistsError extends BgwError {
+  static readonly code = 'BGW_ERR_SCHEDULE_EXISTS';
+  static readonly meaning = 'A schedule of that name is already declared on this host.';
+  declare readonly code: typeof ScheduleExistsError.code;
+}
+
+export class ScheduleRemovedError extends BgwError {
+  static readonly code = 'BGW_ERR_SCHEDULE_REMOVED';
+  static readonly meaning = 'The schedule was removed (or its host stopped); it takes no more calls but stats().';
+  declare readonly code: typeof ScheduleRemovedError.code;
+}

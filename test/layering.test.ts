@@ -23,6 +23,10 @@ t.test('lib/host does not import lib/worker, and lib/worker does not import lib/
   for (const f of sources('lib/worker')) t.notOk(imports(f).some((i) => i.includes('/host/')), f);
 });
 
+t.test('lib/schedule builds on the host and never imports lib/worker', async (t) => {
+  for (const f of sources('lib/schedule')) t.notOk(imports(f).some((i) => i.includes('/worker/')), f);
+});
+
 t.test('nothing inside lib imports the public entry files', async (t) => {
   for (const f of sources('lib')) {
     t.notOk(imports(f).some((i) => /(^|\/)index\.js$/.test(i) && !f.endsWith('index.ts')), f);

@@ -9,6 +9,10 @@
  *     "workers": [
  *       { "name": "stats collector", "module": "./stats.js", "flags": ["BGWORKER_SHMEM_ACCESS"],
  *         "restartTime": 5, "mainArg": { "naptimeMs": 1000 } }
+ *     ],
+ *     "schedules": [
+ *       { "name": "rollup", "module": "./rollup.js", "every": "5m", "maxRuntimeMs": 60000 },
+ *       { "name": "nightly", "module": "./nightly.js", "cron": "0 3 * * *", "timeZone": "Europe/Berlin" }
  *     ]
  *   }
  *
@@ -20,12 +24,15 @@
  * base64 string, strictly (the standard alphabet, padded: anything else is an error, where
  * Buffer would quietly skip it). `database` is handed to the host as its database option;
  * `restartIntensity` (an object of numbers, or false) and a worker's `resourceLimits`
- * (megabytes) likewise.
+ * (megabytes) likewise. `schedules` are pm.schedule() specs (lib/schedule/spec.ts), declared
+ * once the host has started: the registration fields as for workers (but restartTime), the
+ * time rule and the policies; their values are the scheduler's to check.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigInvalidError } from '../errors.js';
 import type { PostmasterOptions } from '../host/postmaster.js';
+import type { ScheduleSpec } from '../schedule/spec.js';
 import {
   BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_SHMEM_ACCESS, BgWorkerStartTime,
   type BackgroundWorker,
@@ -34,6 +41,8 @@ import {
 export interface HostConfig {
   options: PostmasterOptions;
   workers: BackgroundWorker[];
+  /** Declared after start, in order. */
+  schedules: ScheduleSpec[];
 }
 
 type Json = Record<string, unknown>;
@@ -42,8 +51,14 @@ const FLAGS: Record<string, number> = {
   BGWORKER_SHMEM_ACCESS, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_INTERRUPTIBLE, BGWORKER_CLASS_PARALLEL,
 };
 const INT_OPTIONS = ['maxWorkerProcesses', 'maxParallelWorkers', 'terminateGraceMs', 'quitGraceMs', 'spareThreads', 'mainArgBytes', 'hostLatches'] as const;
-const HOST_FIELDS = new Set<string>([...INT_OPTIONS, 'restartAfterCrash', 'restartIntensity', 'shmem', 'locks', 'preload', 'execArgv', 'database', 'workers']);
+const HOST_FIELDS = new Set<string>([...INT_OPTIONS, 'restartAfterCrash', 'restartIntensity', 'shmem', 'locks', 'preload', 'execArgv', 'database', 'workers', 'schedules']);
 const WORKER_FIELDS = new Set(['name', 'type', 'module', 'function', 'flags', 'startTime', 'restartTime', 'mainArg', 'extra', 'resourceLimits']);
+/** Schedule fields taken as they are (their values are checked by pm.schedule()). */
+const SCHEDULE_PLAIN = [
+  'every', 'cron', 'timeZone', 'fixed', 'initialStart', 'maxRuntimeMs', 'maxRetries', 'retryPeriodMs', 'overlap', 'maxParallel',
+  'misfire', 'misfireGraceMs', 'scheduled', 'historySize', 'fleet', 'readiness',
+] as const;
+const SCHEDULE_FIELDS = new Set<string>([...WORKER_FIELDS, ...SCHEDULE_PLAIN].filter((f) => f !== 'restartTime'));
 
 /** Read and check a config file. @throws {BGW_ERR_CONFIG_INVALID} */
 export function loadConfig(path: string): HostConfig {
@@ -67,9 +82,11 @@ export function parseConfig(text: string, baseDir: string): HostConfig {
   const o = object(json, 'the config');
   checkFields(o, HOST_FIELDS, 'the config');
   const workers = optional(o, 'workers', (v) => array(v, 'workers')) ?? [];
+  const schedules = optional(o, 'schedules', (v) => array(v, 'schedules')) ?? [];
   return {
     options: hostOptions(o, baseDir),
     workers: workers.map((w, i) => worker(w, `workers[${i}]`, baseDir)),
+    schedules: schedules.map((w, i) => schedule(w, `schedules[${i}]`, baseDir)),
   };
 }
 
@@ -105,6 +122,16 @@ function worker(v: unknown, where: string, baseDir: string): BackgroundWorker {
   assign(w, 'extra', optional(o, 'extra', (x) => base64(string(x, `${where}.extra`), `${where}.extra of worker "${w.name}"`)));
   if ('mainArg' in o) w.mainArg = o['mainArg'];
   return w;
+}
+
+function schedule(v: unknown, where: string, baseDir: string): ScheduleSpec {
+  const o = object(v, where);
+  checkFields(o, SCHEDULE_FIELDS, where);
+  const plain = new Set<string>(SCHEDULE_PLAIN);
+  const { restartTime: _never, ...registration } = worker(Object.fromEntries(Object.entries(o).filter(([k]) => !plain.has(k))), where, baseDir);
+  const spec: ScheduleSpec = registration;
+  for (const k of SCHEDULE_PLAIN) if (o[k] !== undefined) (spec as unknown as Record<string, unknown>)[k] = o[k];
+  return spec;
 }
 
 function flags(v: unknown, where: string): number {

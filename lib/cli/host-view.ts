@@ -6,10 +6,13 @@
  * json-view.ts (anything else).
  */
 import type { Postmaster } from '../host/postmaster.js';
+import type { ScheduledWorker } from '../schedule/scheduled-worker.js';
 import type { Logger } from '../types.js';
 
 export interface HostView {
   logger: Logger;
   attach(pm: Postmaster): void;
+  /** A schedule of the config was declared (after attach). */
+  attachSchedule(w: ScheduledWorker): void;
   close(status: number): void;
 }

@@ -5,6 +5,9 @@
  *   log records   the host's and the workers' (workers' carry worker, type, pid, slot)
  *   host events   every Postmaster event, with `event` naming it and the worker's
  *                 ActivityRow fields (slot, name, type, state, pid, restarts, lastExit, …)
+ *   schedule events  `event` "schedule.run", "schedule.finish", "schedule.skip",
+ *                 "schedule.queued", "schedule.delayed" with the run's record (schedule,
+ *                 kind, scheduledAt, status, reason, …), "schedule.retry" and "schedule.misfire"
  *
  *   {"time":"…","level":"info","msg":"worker \"ticker\" started","event":"started","slot":3,"name":"ticker",…}
  *
@@ -16,6 +19,8 @@
  */
 import type { Postmaster } from '../host/postmaster.js';
 import { jsonPrintable } from '../printable.js';
+import type { RunRecord } from '../schedule/job-stats.js';
+import type { ScheduledWorker } from '../schedule/scheduled-worker.js';
 import type { ActivityRow, Logger } from '../types.js';
 import type { HostView } from './host-view.js';
 
@@ -34,6 +39,7 @@ export function jsonView(out: NodeJS.WritableStream, debug = process.env['BGWORK
   return {
     logger,
     attach: (pm) => attachEvents(pm, write),
+    attachSchedule: (w) => attachScheduleEvents(w, write),
     close: () => {},
   };
 }
@@ -52,6 +58,17 @@ function attachEvents(pm: Postmaster, write: Write): void {
   pm.on('failed', row('failed', 'error', (r) => `worker "${r.name}" failed: past its restart intensity, not restarted`));
   pm.on('reinitialized', () => write('info', { event: 'reinitialized' }, 'shared memory reinitialized'));
   pm.on('exit', (status) => write(status === 0 ? 'info' : 'error', { event: 'exit', status }, `host exited with status ${status}`));
+}
+
+function attachScheduleEvents(w: ScheduledWorker, write: Write): void {
+  const rec = (event: string, level: Level, text: (r: RunRecord) => string) => (r: RunRecord) => write(level, { event: `schedule.${event}`, ...r }, text(r));
+  w.on('run', rec('run', 'info', (r) => `schedule "${r.schedule}": run for ${r.scheduledAt.toISOString()} started`));
+  w.on('finish', rec('finish', 'info', (r) => `schedule "${r.schedule}": run for ${r.scheduledAt.toISOString()} ended ${r.status}`));
+  w.on('skip', rec('skip', 'info', (r) => `schedule "${r.schedule}": tick ${r.scheduledAt.toISOString()} skipped (${r.reason ?? 'overlap'})`));
+  w.on('queued', rec('queued', 'info', (r) => `schedule "${r.schedule}": tick ${r.scheduledAt.toISOString()} queued`));
+  w.on('delayed', rec('delayed', 'warn', (r) => `schedule "${r.schedule}": no free slot for tick ${r.scheduledAt.toISOString()}; waiting`));
+  w.on('retry', (i) => write('warn', { event: 'schedule.retry', schedule: w.name, ...i }, `schedule "${w.name}": retry ${i.failures} at ${i.at.toISOString()}`));
+  w.on('misfire', (i) => write('warn', { event: 'schedule.misfire', schedule: w.name, ...i }, `schedule "${w.name}": ${i.missed} ticks missed${i.ran ? '; catching up once' : ''}`));
 }
 
 /** JSON.stringify replacer: an Error becomes { name, message, code }, not {}. */

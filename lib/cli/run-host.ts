@@ -10,7 +10,8 @@
  * most severe request). A request that arrives while start() runs is carried out once it
  * has resolved: a host asked to shut down before it has started would otherwise go on. Resolves with the host's exit status: 0 after a clean shutdown,
  * 1 if it died (a crash with restartAfterCrash off). Every handler and timer it installs is
- * removed before it resolves, so the process can end by itself.
+ * removed before it resolves, so the process can end by itself. The config's schedules are
+ * declared once the host has started; one that is refused stops the host and rejects.
  */
 import { observePostmaster } from '../host/diagnostics.js';
 import { Postmaster } from '../host/postmaster.js';
@@ -63,6 +64,14 @@ export async function runHost(o: RunHostOptions): Promise<number> {
   try {
     await started;
   } catch (err) {
+    cleanUp();
+    throw err;
+  }
+  try {
+    for (const spec of o.config.schedules) o.view.attachSchedule(await pm.schedule(spec));
+  } catch (err) {
+    // A schedule the scheduler refuses is a config error: the host that started for it goes.
+    await pm.shutdown('fast');
     cleanUp();
     throw err;
   }

@@ -2,7 +2,8 @@
  * The CLI's output on a terminal: a `top`-like screen redrawn every interval and at every
  * host event, coalesced into one redraw per turn of the event loop. It shows the host's
  * state, slots used, uptime, the activity table (slot, name, type, state, thread id,
- * uptime, restarts, last exit), the last log lines and the keys that stop the host. When
+ * uptime, restarts, last exit), the schedules when there are any (formatSchedules), the
+ * last log lines and the keys that stop the host. When
  * the host exits, the last screen is printed once more, without clearing, so it stays in
  * the terminal's scrollback. The screen clear is the only control sequence it writes: log
  * lines and the table are escaped (printable.ts), so a worker's text cannot redraw the
@@ -11,6 +12,7 @@
 import { formatActivity } from '../host/activity-table.js';
 import type { Postmaster } from '../host/postmaster.js';
 import { printable } from '../printable.js';
+import { formatSchedules } from '../schedule/schedule-table.js';
 import type { Logger } from '../types.js';
 import type { HostView } from './host-view.js';
 
@@ -51,6 +53,9 @@ export function tableView(out: NodeJS.WritableStream, o: TableViewOptions): Host
       timer = setInterval(draw, o.intervalMs).unref();
       for (const e of ['phase', 'registered', 'unregistered', 'started', 'stopped', 'crash', 'failed', 'reinitialized'] as const) host.on(e, schedule);
     },
+    attachSchedule: (w) => {
+      for (const e of ['finish', 'skip', 'queued'] as const) w.on(e, schedule);
+    },
     close: (status) => {
       if (timer) clearInterval(timer);
       timer = null;
@@ -63,7 +68,9 @@ function screen(pm: Postmaster, o: TableViewOptions, lines: string[], since: num
   const now = Date.now();
   const rows = pm.activity();
   const head = `bgworker — ${printable(o.title)} — host ${pm.pmState} — slots ${rows.length}/${o.slots} used — up ${duration(now - since)}`;
-  return [head, '', formatActivity(rows, now), '', ...lines, '', KEYS, ''].join('\n');
+  const schedules = pm.schedules();
+  const table = schedules.length > 0 ? ['', formatSchedules(schedules)] : [];
+  return [head, '', formatActivity(rows, now), ...table, '', ...lines, '', KEYS, ''].join('\n');
 }
 
 function duration(ms: number): string {

@@ -13,6 +13,10 @@
  *   contained.ts        the user's listeners and logger, each call contained
  *   health.ts           healthy / degraded / failed, with reasons
  *
+ * Scheduled workers (lib/schedule/) sit on top of this API: schedule() only hands a
+ * Scheduler the host's rules and logger, made on first use; every run is an ordinary
+ * dynamic registration.
+ *
  * It lives on the service's main thread and never blocks it: it sleeps in Atomics.waitAsync
  * on its own latch.
  *
@@ -77,6 +81,9 @@ import { containLogger, emitContained, writeStderr } from './contained.js';
 import { assessHealth, type Health } from './health.js';
 import { consoleLogger } from './logger.js';
 import type { ChildExit, PmChildren } from './pm-child.js';
+import { Scheduler } from '../schedule/scheduler.js';
+import type { ScheduledWorker } from '../schedule/scheduled-worker.js';
+import type { ScheduleSpec } from '../schedule/spec.js';
 import { resolveOptions, type PostmasterOptions, type ResolvedOptions } from './pm-options.js';
 import type { RegisteredBgWorker } from './registered-worker.js';
 import { RestartIntensity } from './restart-intensity.js';
@@ -116,6 +123,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private resolveStopped: () => void = () => {};
   private callbackErrors = 0;
   private readonly lives: LifeReporter;
+  private scheduler: Scheduler | null = null;
 
   // Set by start().
   private shm!: SharedMemory;
@@ -180,6 +188,29 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.assertStarted();
     const { slot, generation } = checkHandleData(data, this.opts.reservedWorkerProcesses);
     return new BackgroundWorkerHandle(this.handleHost, slot, generation);
+  }
+
+  // ---------------------------------------------------------------- scheduled workers
+
+  /**
+   * Beyond PostgreSQL (after TimescaleDB's jobs): declare a schedule — a registration plus
+   * an interval or a cron expression, with its policies (lib/schedule/spec.ts). Each run is
+   * a dynamic worker. Rejects with a typed error for a bad schedule or registration.
+   */
+  async schedule<A>(spec: ScheduleSpec<A>): Promise<ScheduledWorker> {
+    this.assertStarted();
+    this.assertAlive();
+    if (this.stopping()) throw new ShuttingDownError('the host is shutting down and takes no new schedules');
+    this.scheduler ??= new Scheduler(this, {
+      terminateGraceMs: this.opts.terminateGraceMs,
+      checkRegistration: (w) => void sanityCheckBackgroundWorker(w, { dynamic: true, registrantPid: POSTMASTER_PID, mainArgBytes: this.opts.mainArgBytes }),
+    }, this.log, (err, where) => this.callbackFailed(err, where));
+    return this.scheduler.add(spec as ScheduleSpec);
+  }
+
+  /** The schedules declared on this host, by name. */
+  schedules(): ScheduledWorker[] {
+    return this.scheduler?.list() ?? [];
   }
 
   // ---------------------------------------------------------------- start

@@ -34,8 +34,8 @@ t.test('every host option and registration field', async (t) => {
   ]);
 });
 
-t.test('an empty object is a host with defaults and no workers', async (t) => {
-  t.same(parse({}), { options: {}, workers: [] });
+t.test('an empty object is a host with defaults and no workers or schedules', async (t) => {
+  t.same(parse({}), { options: {}, workers: [], schedules: [] });
   t.same(parse({ restartIntensity: false }).options, { restartIntensity: false }, 'restart forever, as PostgreSQL');
 });
 

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the demo run by the bgworker CLI from workers/demo/bgworker.json — counters
  * under one LWLock, a ticker that hears SIGHUP, and a checker registered every two seconds
- * by the scheduler worker, each check finding the total equal to the sum of the counters.
+ * by the scheduler worker and the configured "audit" schedule, each check finding the total equal to the sum of the counters.
  */
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ t.test('the demo through the CLI: checks every two seconds, a SIGHUP reload, Ctr
   const cli = runCli(t, ['--output', 'json', config]);
   await cli.waitFor((s) => checks(s).length >= 2, 'two checks by the scheduled checker');
   for (const c of checks(cli.stdout())) t.match(c['msg'], /^check #\d+: total (\d+), sum of counters \1$/);
+  await cli.waitFor((s) => jsonLines(s).some((l) => l['event'] === 'schedule.finish' && l['schedule'] === 'audit' && l['status'] === 'success'), 'a run of the scheduled audit');
   cli.child.kill('SIGHUP');
   await cli.waitFor(hasLine({ msg: 'configuration reloaded', worker: 'ticker' }), 'the ticker to log the reload');
   cli.child.kill('SIGINT');

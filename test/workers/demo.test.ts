@@ -15,4 +15,5 @@ t.test('runDemo: counters consistent under the lock, one-shot checkers ran, clea
   t.equal(s.mismatches, 0);
   t.match(text, /stopped cleanly/);
   t.match(text, /check #1/);
+  t.match(text, /audit schedule: [1-9]\d* of [1-9]\d* runs succeeded/, 'the scheduled audit ran');
 });

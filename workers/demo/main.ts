@@ -5,11 +5,12 @@
  *   - three counter workers adding to a shared-memory total under one LWLock,
  *   - a latch-driven ticker (SIGHUP to the process reloads it),
  *   - every two seconds a dynamically registered one-shot worker that checks the counters,
+ *   - the same check as a scheduled worker ("audit", every 3 s: pm.schedule()),
  * prints a live activity table (pg_stat_activity for bgworkers) and shuts down on Ctrl-C
  * (fast), SIGTERM (smart) or after --seconds N, then prints a summary and exits by itself.
  */
 import { fileURLToPath } from 'node:url';
-import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, formatActivity, Postmaster, type Logger } from '../../lib/index.js';
+import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS, formatActivity, formatSchedules, Postmaster, type Logger } from '../../lib/index.js';
 import { DEMO_CHECKS, DEMO_COUNTER_CELLS, DEMO_MISMATCHES, DEMO_REGION_BYTES, DEMO_RELOADS, DEMO_TICKS, DEMO_TOTAL } from './layout.js';
 
 const COUNTERS = 3;
@@ -67,7 +68,7 @@ function summary(pm: Postmaster): DemoSummary {
 function render(pm: Postmaster, lines: string[], live: boolean): string {
   const s = summary(pm);
   const head = `bgworker demo — host ${pm.pmState}; total ${s.total} (sum of counters ${s.sumOfCounters}), ticks ${s.ticks}, checks ${s.checks}, mismatches ${s.mismatches}`;
-  const body = [head, '', formatActivity(pm.activity()), '', ...lines, ''].join('\n');
+  const body = [head, '', formatActivity(pm.activity()), '', formatSchedules(pm.schedules()), '', ...lines, ''].join('\n');
   return live ? `\x1b[2J\x1b[H${body}\nCtrl-C to stop\n` : `${body}\n`;
 }
 
@@ -84,6 +85,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       restartTime: BGW_NEVER_RESTART, mainArg: { counters: COUNTERS },
     });
   }, 2000);
+  const audit = await pm.schedule({
+    name: 'audit', module: here('oneshot'), flags: BGWORKER_SHMEM_ACCESS, every: '3s', maxRuntimeMs: 10_000, mainArg: { counters: COUNTERS },
+  });
   const painter = setInterval(() => out.write(render(pm, log.lines, opts.live ?? false)), 1000);
   const onSignal = (mode: 'fast' | 'smart') => () => void pm.shutdown(mode);
   const onInt = onSignal('fast');
@@ -97,7 +101,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   if (timer) clearTimeout(timer);
   process.off('SIGINT', onInt).off('SIGTERM', onTerm).off('SIGHUP', onHup);
   const s = summary(pm);
-  out.write(`${render(pm, log.lines, false)}\nstopped cleanly: total ${s.total} = sum of counters ${s.sumOfCounters}; ${s.checks} checks, ${s.mismatches} mismatches\n`);
+  const a = audit.stats();
+  out.write(`${render(pm, log.lines, false)}\naudit schedule: ${a.totalSuccesses} of ${a.totalRuns} runs succeeded\n`);
+  out.write(`stopped cleanly: total ${s.total} = sum of counters ${s.sumOfCounters}; ${s.checks} checks, ${s.mismatches} mismatches\n`);
   return s;
 }
 
