@@ -46,7 +46,7 @@ t.test('declare, status, events, metrics, remove, and leave on a smart shutdown'
   t.ok(seen.every((s) => s.message['fleet'] === fleet), 'every message names its fleet');
   t.match(seen.find((s) => s.channel === FLEET_CHANNELS.acquired)!.message, { lease: { worker: 'svc', term: 1 } });
 
-  const text = fleetMetrics(fleet).render();
+  const text = await fleetMetrics(fleet).render();
   t.match(text, /^bgworker_fleet_member_up 1$/m);
   t.match(text, /^bgworker_fleet_leases_held 2$/m);
   t.match(text, /^bgworker_fleet_capacity 3$/m);
@@ -70,5 +70,5 @@ t.test('declare, status, events, metrics, remove, and leave on a smart shutdown'
   const { rows: held } = await client.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.fleet_leases WHERE holder IS NOT NULL`);
   t.equal(held[0].n, 0, 'its lease was given back');
   await t.rejects(fleet.status(), { code: 'BGW_ERR_FLEET_LEFT' });
-  t.match(fleetMetrics(fleet).render(), /^bgworker_fleet_member_up 0$/m);
+  t.match(await fleetMetrics(fleet).render(), /^bgworker_fleet_member_up 0$/m);
 });

@@ -38,17 +38,17 @@ t.test('a schedule the scheduler refuses: exit 2, one line on stderr', async (t)
 t.test('scheduleMetrics and formatSchedules read the schedules at render time', async (t) => {
   const pm = await scheduleHost(t);
   const metrics = scheduleMetrics(pm);
-  t.equal(metrics.render().includes('schedule="m"'), false, 'nothing before it is declared');
+  t.equal((await metrics.render()).includes('schedule="m"'), false, 'nothing before it is declared');
   const w = await scheduleJob(t, pm, { name: 'm', every: 200 });
   await finishes(w, 1, 'a run of the measured schedule');
-  const text = metrics.render();
+  const text = await metrics.render();
   t.match(text, /^bgworker_schedule_runs_total\{schedule="m",status="success"\} [1-9]/m);
   t.match(text, /^bgworker_schedule_skipped_total\{schedule="m",reason="overlap"\} \d+$/m);
   t.match(text, /^bgworker_schedule_next_start_seconds\{schedule="m"\} \d+(\.\d+)?$/m);
   t.match(text, /^bgworker_schedule_scheduled\{schedule="m"\} 1$/m);
   t.match(text, /^# TYPE bgworker_schedule_running gauge$/m);
   w.pause();
-  t.notMatch(metrics.render(), /bgworker_schedule_next_start_seconds\{/, 'no next start while paused');
+  t.notMatch(await metrics.render(), /bgworker_schedule_next_start_seconds\{/, 'no next start while paused');
   const table = formatSchedules(pm.schedules());
   t.match(table, /^schedule \| rule/);
   t.match(table, /\nm +\| every 200 +\| paused/);
