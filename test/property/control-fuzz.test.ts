@@ -1,10 +1,10 @@
 /**
  * Fuzzing the control channel's NOTIFY-payload mode (needs PostgreSQL): hostile payloads — random JSON,
- * strings that are not JSON, payloads over the size limit, prototype-pollution keys, fields
- * of the wrong type, Unicode of every kind — sent with pg_notify one at a time. A payload
- * launches a worker if and only if it is a valid request for an allowed type; every other
- * one is logged as rejected and registers nothing; nothing is polluted, and the host keeps
- * working afterwards.
+ * strings that are not JSON, payloads over the size limit, prototype-pollution keys, names
+ * with control characters, fields of the wrong type, Unicode of every kind — sent with
+ * pg_notify one at a time. A payload launches a worker if and only if it is a valid request
+ * for an allowed type; every other one is logged as rejected and registers nothing; nothing
+ * is polluted, and the host keeps working afterwards.
  */
 import t from 'tap';
 import assert from 'node:assert/strict';
@@ -20,6 +20,8 @@ const CHANNEL = 'bgw_fuzz';
 const MAX_PAYLOAD_BYTES = 1024;
 const KEYS = new Set(['type', 'name', 'arg', 'reply']);
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Registration refuses names a terminal would obey (C0, DEL, C1, U+2028/9); JSON carries them as \u escapes. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const isCell = (a: unknown): boolean =>
   typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).join() === 'cell' && Number.isInteger((a as { cell: unknown }).cell);
@@ -42,7 +44,7 @@ function launches(payload: string): boolean {
   const r = v as Record<string, unknown>;
   if (Object.keys(r).some((k) => !KEYS.has(k)) || r['type'] !== 'waiter') return false;
   const name = r['name'];
-  if (name !== undefined && (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > 95)) return false;
+  if (name !== undefined && (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > 95 || CONTROL.test(name))) return false;
   const reply = r['reply'];
   if (reply !== undefined && (typeof reply !== 'string' || !IDENT.test(reply))) return false;
   return checkArg(r['arg']);
@@ -74,7 +76,7 @@ const validRequest = fc
     { requiredKeys: ['type'] },
   )
   .map((r) => JSON.stringify(r));
-const pollution = fc.constantFrom(
+const crafted = fc.constantFrom(
   '{"__proto__": {"polluted": true}, "type": "waiter"}',
   '{"type": "waiter", "constructor": {"prototype": {"polluted": true}}}',
   '{"type": "waiter", "arg": {"__proto__": {"cell": 1}}}',
@@ -82,6 +84,9 @@ const pollution = fc.constantFrom(
   '{"type": "__proto__"}',
   '{"type": "constructor", "arg": {"cell": 1}}',
   '{"type": "hasOwnProperty"}',
+  '{"type": "waiter", "name": "\\u0000"}',
+  '{"type": "waiter", "name": "a\\u001b[2Jb"}',
+  '{"type": "waiter", "name": "line\\u2028break"}',
 );
 const notJson = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
@@ -91,7 +96,7 @@ const oversized = fc.string({ minLength: MAX_PAYLOAD_BYTES, maxLength: 7000 }).m
 
 /** Payloads NOTIFY can carry: no NUL, under 8000 bytes. */
 const anyPayload = fc
-  .oneof({ weight: 4, arbitrary: anyRequest }, validRequest, fc.json({ maxDepth: 3 }), pollution, notJson, oversized)
+  .oneof({ weight: 4, arbitrary: anyRequest }, validRequest, fc.json({ maxDepth: 3 }), crafted, notJson, oversized)
   .filter((p) => !p.includes('\0') && Buffer.byteLength(p) < 8000);
 
 // ---- sending --------------------------------------------------------------------------------
