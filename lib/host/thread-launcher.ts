@@ -6,7 +6,9 @@
  * modules the host names (its shared_preload_libraries), and now waits for a `launch`
  * message. Launching is therefore a postMessage, not a thread start: the thread id is known
  * at once (PostgreSQL knows the pid right after fork), and the entry runs as soon as the
- * spare reads its port. The pool is refilled in the background after every launch.
+ * spare reads its port. The pool is refilled in the background after every launch: on
+ * the next event-loop turn, not inside launch(), since `new Worker` costs the host thread
+ * up to a few milliseconds that the launched worker and its waiters would otherwise wait.
  *
  * A thread runs one worker life and then exits; nothing of one worker's module state is
  * ever seen by the next. That is why this is not piscina: piscina reuses a thread for the
@@ -69,6 +71,7 @@ export class ThreadLauncher implements Launcher {
   private readonly idle = new Map<Worker, { module: string; timer: NodeJS.Timeout }>();
   private retiring = false;
   private lastLaunch = 0;
+  private refillQueued = false;
   private readonly shrink: NodeJS.Timeout;
 
   constructor(
@@ -112,12 +115,22 @@ export class ThreadLauncher implements Launcher {
     if (!w && !limited) {
       w = this.spares.values().next().value as Worker | undefined;
       if (w) this.spares.delete(w);
-      if (!this.retiring && this.spares.size < this.policy.spareThreads) void this.spawnSpare();
+      this.refillSoon();
     }
     w ??= this.spawn(limited ? entry.resourceLimits : undefined);
     const m: HostMessage = trace ? { type: 'launch', slot, entry, mainArg, trace } : { type: 'launch', slot, entry, mainArg };
     w.postMessage(m);
     return w;
+  }
+
+  /** Bring the spares back up to spareThreads on the next turn; one refill per turn however many launches. */
+  private refillSoon(): void {
+    if (this.refillQueued) return;
+    this.refillQueued = true;
+    setImmediate(() => {
+      this.refillQueued = false;
+      for (let n = this.policy.spareThreads - this.spares.size; n > 0 && !this.retiring; n--) void this.spawnSpare();
+    });
   }
 
   /** A reusable worker's thread came back: keep it for another life of `module`, within the bounds. */

@@ -39,7 +39,8 @@
  *   H_EPOCH                host: reinitialize stores the old value  host's acquireAsync: load, to
  *                          + 1 after zeroing, before its wake-ups   tell a reset from a wake-up
  *   H_USABLE_SLOTS         host (start, setMaxWorkerProcesses)      registrants, exclusive lock
- *   P_LATCH                anyone sets (CAS 0→1 + notify)           owner resets (store 0), waits
+ *   P_LATCH                anyone sets (exchange →1, notify if it   owner resets (CAS 1→0), marks
+ *                          was 2: the owner may sleep)              itself asleep (CAS 0→2), waits
  *   P_INTERRUPTS           host: Atomics.or a signal bit            owner: Atomics.and to clear
  *   P_PMCHILD_STATE        host: ASSIGNED at launch; owner: ACTIVE  host, when the thread exits
  *                          at start, ASSIGNED on its orderly exit
@@ -72,7 +73,7 @@
 import { BGW_EXTRALEN, BGW_MAXLEN, MAXPGPATH } from '../constants.js';
 
 export const SEGMENT_MAGIC = 0x62677731; // "bgw1"
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 export const CACHE_LINE = 64;
 export const REGION_ALIGN = CACHE_LINE;
@@ -108,10 +109,12 @@ export const HEADER_BYTES = CACHE_LINE;
 export const LWLOCK_BYTES = CACHE_LINE;
 export const L_STATE = 0;
 export const L_SLEEPERS = 1;
+export const L_WAKE_SHARED = 2;
+export const L_WAKE_EXCLUSIVE = 3;
 /** Wait statistics, bumped by sleepers only (Atomics.add): sleeps, total ms asleep, a histogram. */
-export const L_WAITS = 2;
-export const L_WAIT_MS = 3;
-export const L_WAIT_BUCKETS = 4;
+export const L_WAITS = 4;
+export const L_WAIT_MS = 5;
+export const L_WAIT_BUCKETS = 6;
 /** Upper bounds (µs) of the histogram's buckets; the last bucket takes everything longer. */
 export const LWLOCK_WAIT_BOUNDS_US = [10, 100, 1_000, 10_000, 100_000, 1_000_000] as const;
 

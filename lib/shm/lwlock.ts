@@ -1,22 +1,25 @@
 /**
- * LWLock: a reader/writer lock on one Int32 state word, with a second word counting
- * sleepers (lwlock.c, re-derived for Atomics).
+ * LWLock: a reader/writer lock on one Int32 state word, with a word counting sleepers and
+ * one wake word per mode for them to sleep on (lwlock.c, re-derived for Atomics).
  *
- *   state  bits 0..14   number of shared holders
- *          bits 15..29  number of exclusive requests waiting (writers queued)
- *          bit  30      held exclusively
- *   sleepers            threads inside Atomics.wait / waitAsync on `state`
+ *   state           bits 0..14   number of shared holders
+ *                   bits 15..29  number of exclusive requests waiting (writers queued)
+ *                   bit  30      held exclusively
+ *   sleepers        bits 0..15   readers inside Atomics.wait / waitAsync
+ *                   bits 16..31  writers inside Atomics.wait / waitAsync
+ *   wake.shared     readers sleep on it; odd ("armed") while a reader may sleep on it
+ *   wake.exclusive  writers sleep on it; bumped to wake one
  *
- * Bound. Each count field holds 32,767, and no more than MAX_BACKENDS + 1 (4,097) parties
- * can ever be counted in one: a count that overflowed would carry into the next field and
- * corrupt the lock for good. At most MAX_BACKENDS worker threads exist (maxWorkerProcesses
- * is capped there), and each counts at most once per lock in each field: a thread's lock
- * object refuses to be taken twice, and a blocked acquire is the only way into the writer
- * field, so a thread is queued for at most one lock at a time. The host thread counts at
- * most once per field as well, however many of its tasks use the lock: its HostLWLock lets
- * one host task at a time into the word and queues the others in JavaScript, and host tasks
- * holding the lock shared share one shared count (host-lock.ts). The sleeper word is a full
- * Int32 and holds at most one count per thread in the same way.
+ * Bound. Each count field of the state word holds 32,767, each field of the sleeper word
+ * 65,535, and no more than MAX_BACKENDS + 1 (4,097) parties can ever be counted in one: a
+ * count that overflowed would carry into the next field and corrupt the lock for good. At
+ * most MAX_BACKENDS worker threads exist (maxWorkerProcesses is capped there), and each
+ * counts at most once per lock in each field: a thread's lock object refuses to be taken
+ * twice, and a blocked acquire is the only way into the writer and sleeper fields, so a
+ * thread is queued for at most one lock at a time. The host thread counts at most once per
+ * field as well, however many of its tasks use the lock: its HostLWLock lets one host task
+ * at a time into the word and queues the others in JavaScript, and host tasks holding the
+ * lock shared share one shared count (host-lock.ts). Bit 31 of either word is never set.
  *
  * Shared acquire succeeds by CAS (s → s+1) only when the lock is not held exclusively
  * *and no writer is queued*: unlike PostgreSQL, a queued writer holds off new readers, so
@@ -24,13 +27,35 @@
  * failing that it counts itself in the queued-writer bits and retries until the shared
  * count drains, taking EXCL and leaving the queue in one CAS.
  *
- * Sleeping follows the futex rule: a waiter records itself in `sleepers`, then
- * Atomics.wait(state, s) with the value it last saw, so any change to the word between the
- * check and the sleep makes the wait return at once. A releaser changes `state` first and
- * then reads `sleepers`; with sequentially consistent Atomics either the releaser sees the
- * sleeper and notifies, or the sleeper's wait sees the new value. No wake-up is lost, and
- * an uncontended release costs no notify. A woken waiter competes again; the lock is not
- * handed over (lwlock.c does the same).
+ * Spin, then sleep. Sections under an LWLock are short (tenths of a µs to a few µs) and a
+ * futex sleep costs the sleeper tens of µs before it runs again and the releaser a notify,
+ * so a request that finds the lock taken first spins: at most SPIN_LOADS loads of the
+ * state word (a few µs), no stores, trying again as soon as the word shows the lock free
+ * for its mode. Only a request that outlasts the spin, because the holder was preempted
+ * or holds long, sleeps. A woken waiter spins again before it sleeps again. The host
+ * thread never spins: it would stall its event loop.
+ *
+ * Whom a release wakes. Readers wait for EXCL and queued writers to clear, writers for
+ * EXCL and readers, so only two releases ever let a sleeper in, and each wakes only those
+ * who can then proceed: the last reader out, with a writer queued, wakes one writer; a
+ * writer's release wakes one writer if another is queued, and otherwise every sleeping
+ * reader, together. A reader leaving other readers behind wakes nobody and touches only
+ * the state word; no release wakes a herd that would go back to sleep.
+ *
+ * No lost wake-up. A sleeper counts itself in `sleepers`, takes its ticket (a reader arms
+ * wake.shared, making it odd, and takes the armed value; a writer reads wake.exclusive),
+ * tries once more, and only then waits on its wake word for a change from the ticket. A
+ * releaser changes `state` first and only then looks for sleepers. With sequentially
+ * consistent Atomics, either the sleeper's last try sees the release, or the releaser sees
+ * the sleeper (an armed wake.shared, or a writer in `sleepers`), moves the wake word and
+ * notifies; a wait that begins after the move returns at once. Wake words only grow, so a
+ * ticket never comes back. For readers, a waker that finds wake.shared odd moves it to even
+ * by CAS (from odd only wakers move it, so a lost CAS means another waker did it) and
+ * notifies all; a release that finds it even notifies nobody, since every reader that armed
+ * it was woken. For writers, the release bumps wake.exclusive and wakes one; the one woken
+ * either takes the lock or finds that another queued writer took it, and that writer's
+ * release wakes the next, so queued writers are woken one by one and none is forgotten.
+ * A woken waiter competes again; the lock is not handed over (lwlock.c does the same).
  *
  * Modes. Every entry that takes a mode refuses anything but 'shared' and 'exclusive'
  * (InvalidLockModeError) before it touches the word, since plain JavaScript can pass any
@@ -54,20 +79,34 @@
  * reaped. Two rules keep its counts right. A host task never *holds* a lock across a reset:
  * the host counts its holds (host-lock.ts) and the end of a crash cycle waits until it holds
  * none, for a release after the reset would subtract from a zeroed word. A host task may
- * *wait* across a reset: the zeroing erases the writer count and the sleeper count it added,
- * so acquireAsync notes the segment's epoch (H_EPOCH, bumped by every reset before its
+ * *wait* across a reset: the zeroing erases the writer count and the sleeper count it added
+ * (and the reset notifies every word of the lock, its wake word among them), so acquireAsync notes the segment's epoch (H_EPOCH, bumped by every reset before its
  * wake-ups) when it counts itself, and after each sleep compares: if the epoch moved, it
  * removes nothing and starts the acquisition over in the new segment.
  */
 import { MAX_SIMUL_LWLOCKS } from '../constants.js';
 import { InvalidLockModeError, LockAlreadyHeldError, LockNotHeldError, TooManyLWLocksError } from '../errors.js';
 import { waitAsyncHeld } from './keep-alive.js';
-import { H_EPOCH, L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, LWLOCK_WAIT_BOUNDS_US } from './layout.js';
+import {
+  H_EPOCH, L_SLEEPERS, L_STATE, L_WAIT_BUCKETS, L_WAIT_MS, L_WAITS, L_WAKE_EXCLUSIVE, L_WAKE_SHARED, LWLOCK_WAIT_BOUNDS_US,
+} from './layout.js';
 
 export const LW_SHARED_MASK = 0x7fff;
 export const LW_WRITER_ONE = 1 << 15;
 export const LW_WRITERS_MASK = 0x7fff << 15;
 export const LW_VAL_EXCLUSIVE = 1 << 30;
+
+/** The sleeper word's fields: readers asleep, writers asleep. */
+export const LW_SLEEPER_SHARED = 1;
+export const LW_SLEEPER_EXCLUSIVE = 1 << 16;
+export const LW_SHARED_SLEEPERS_MASK = 0xffff;
+
+/** What holds a request off: a shared one waits out EXCL and queued writers, an exclusive one EXCL and readers. */
+const SHARED_BLOCKERS = LW_VAL_EXCLUSIVE | LW_WRITERS_MASK;
+const EXCLUSIVE_BLOCKERS = LW_VAL_EXCLUSIVE | LW_SHARED_MASK;
+
+/** Loads of the state word a blocked request spends before it sleeps: about 5 µs here. */
+export const SPIN_LOADS = 1000;
 
 export type LWLockMode = 'shared' | 'exclusive';
 
@@ -125,22 +164,22 @@ export function releaseAllLWLocks(): void {
 export class LWLock {
   protected readonly state: number;
   protected readonly sleepers: number;
+  private readonly wakeShared: number;
+  private readonly wakeExclusive: number;
   private hold = NOT_HELD;
 
   constructor(readonly i32: Int32Array, index: number, readonly name: string) {
     this.state = index + L_STATE;
     this.sleepers = index + L_SLEEPERS;
+    this.wakeShared = index + L_WAKE_SHARED;
+    this.wakeExclusive = index + L_WAKE_EXCLUSIVE;
   }
 
-  /** Blocking acquire (worker threads). The uncontended path is one load and one CAS. */
+  /** Blocking acquire (worker threads). The uncontended path is one CAS (two beside other readers). */
   acquire(mode: LWLockMode): void {
     checkLockMode(mode, this.name);
     this.checkCanHold();
-    if (mode === 'shared') {
-      if (!this.tryShared()) this.acquireShared();
-    } else if (!this.tryExclusiveFromIdle()) {
-      this.acquireExclusive();
-    }
+    if (mode === 'shared' ? !this.tryShared() : !this.tryExclusiveFromIdle()) this.acquireSlow(mode);
     this.track(mode);
   }
 
@@ -176,11 +215,31 @@ export class LWLock {
     this.releaseWord(mode);
   }
 
-  /** Take this holder out of the word; wake the sleepers, if any. */
+  /** Take this holder out of the word, then wake those it lets in, if any sleep (see the header). */
   protected releaseWord(mode: LWLockMode): void {
-    if (mode === 'shared') Atomics.sub(this.i32, this.state, 1);
-    else Atomics.sub(this.i32, this.state, LW_VAL_EXCLUSIVE);
-    if (Atomics.load(this.i32, this.sleepers) !== 0) Atomics.notify(this.i32, this.state);
+    if (mode === 'shared') {
+      const s = Atomics.sub(this.i32, this.state, 1) - 1;
+      if ((s & LW_SHARED_MASK) === 0 && (s & LW_WRITERS_MASK) !== 0) this.wakeWriter();
+    } else {
+      const s = Atomics.sub(this.i32, this.state, LW_VAL_EXCLUSIVE) - LW_VAL_EXCLUSIVE;
+      if ((s & LW_WRITERS_MASK) !== 0) this.wakeWriter();
+      else this.wakeReaders();
+    }
+  }
+
+  /** One queued writer can go: wake one, if one sleeps. */
+  private wakeWriter(): void {
+    if (Atomics.load(this.i32, this.sleepers) < LW_SLEEPER_EXCLUSIVE) return;
+    Atomics.add(this.i32, this.wakeExclusive, 1);
+    Atomics.notify(this.i32, this.wakeExclusive, 1);
+  }
+
+  /** Every reader can go: wake all that sleep on the armed value, if it is armed. */
+  private wakeReaders(): void {
+    const armed = Atomics.load(this.i32, this.wakeShared);
+    if ((armed & 1) === 0) return;
+    if (Atomics.compareExchange(this.i32, this.wakeShared, armed, (armed + 1) | 0) !== armed) return;
+    Atomics.notify(this.i32, this.wakeShared);
   }
 
   /** Run `fn` under the lock (worker threads). */
@@ -200,36 +259,41 @@ export class LWLock {
     if (held.length >= MAX_SIMUL_LWLOCKS) throw new TooManyLWLocksError(`too many LWLocks taken (${MAX_SIMUL_LWLOCKS})`);
   }
 
-  private acquireShared(): void {
+  /** A writer queues; then try, spin while the word says the lock is taken, and sleep only when the spin runs out. */
+  private acquireSlow(mode: LWLockMode): void {
     publishHeld(1);
+    if (mode === 'exclusive') this.queueWriter();
+    let spins = SPIN_LOADS;
     for (;;) {
-      const seen = this.attempt('shared');
-      if (seen === ACQUIRED) return;
-      this.sleep(seen);
+      if (this.attempt(mode) === ACQUIRED) return;
+      if (spins > 0) spins = this.spin(mode, spins);
+      else if (this.sleep(mode)) return;
+      else spins = SPIN_LOADS;
     }
   }
 
-  private acquireExclusive(): void {
-    publishHeld(1);
-    if (this.tryExclusiveFromIdle()) return;
+  /** Count in the writer bits: from here on new readers hold off. */
+  protected queueWriter(): void {
     Atomics.add(this.i32, this.state, LW_WRITER_ONE);
-    for (;;) {
-      const seen = this.attempt('exclusive');
-      if (seen === ACQUIRED) return;
-      this.sleep(seen);
+  }
+
+  /** Load the word until it shows the lock free for `mode`: the loads left of `budget`, 0 if it stayed taken. */
+  private spin(mode: LWLockMode, budget: number): number {
+    const blockers = mode === 'shared' ? SHARED_BLOCKERS : EXCLUSIVE_BLOCKERS;
+    for (let left = budget - 1; left >= 0; left--) {
+      if ((Atomics.load(this.i32, this.state) & blockers) === 0) return left;
     }
+    return 0;
   }
 
   /**
-   * One try: ACQUIRED, or the state word that made us wait. The sleep must be on that same
-   * value, so that a release landing between the try and the sleep makes the wait return at
-   * once instead of waiting for a change that already happened. An exclusive request must
+   * One try: ACQUIRED, or the state word that made us wait. An exclusive request must
    * already be counted in the writer bits; it leaves them in the CAS that takes EXCL.
    */
   protected attempt(mode: LWLockMode): number {
+    const blockers = mode === 'shared' ? SHARED_BLOCKERS : EXCLUSIVE_BLOCKERS;
     for (;;) {
       const s = Atomics.load(this.i32, this.state);
-      const blockers = mode === 'shared' ? LW_VAL_EXCLUSIVE | LW_WRITERS_MASK : LW_VAL_EXCLUSIVE | LW_SHARED_MASK;
       if ((s & blockers) !== 0) return s;
       const next = mode === 'shared' ? s + 1 : s - LW_WRITER_ONE + LW_VAL_EXCLUSIVE;
       if (Atomics.compareExchange(this.i32, this.state, s, next) === s) return ACQUIRED;
@@ -240,7 +304,7 @@ export class LWLock {
     // Optimistic first: an idle lock goes 0 → 1 in a single CAS.
     const s = Atomics.compareExchange(this.i32, this.state, 0, 1);
     if (s === 0) return true;
-    if ((s & (LW_VAL_EXCLUSIVE | LW_WRITERS_MASK)) !== 0) return false;
+    if ((s & SHARED_BLOCKERS) !== 0) return false;
     return Atomics.compareExchange(this.i32, this.state, s, s + 1) === s;
   }
 
@@ -248,15 +312,46 @@ export class LWLock {
     return Atomics.compareExchange(this.i32, this.state, 0, LW_VAL_EXCLUSIVE) === 0;
   }
 
-  private sleep(seen: number): void {
-    Atomics.add(this.i32, this.sleepers, 1);
+  /**
+   * Count in as a sleeper, take a ticket, try once more, and sleep until the wake word
+   * moves from the ticket: true if that last try took the lock. The order is what loses no
+   * wake-up (see the header).
+   */
+  private sleep(mode: LWLockMode): boolean {
+    const word = this.countInAsSleeper(mode);
+    const ticket = this.ticket(mode);
+    if (this.attempt(mode) === ACQUIRED) {
+      this.countOutAsSleeper(mode);
+      return true;
+    }
     const t0 = performance.now();
-    Atomics.wait(this.i32, this.state, seen);
-    Atomics.sub(this.i32, this.sleepers, 1);
+    Atomics.wait(this.i32, word, ticket);
+    this.countOutAsSleeper(mode);
     this.recordWait(performance.now() - t0);
+    return false;
   }
 
-  /** Only sleepers pay for statistics; an uncontended acquire never gets here. */
+  /** Count this request in the sleeper word; the wake word it sleeps on. */
+  protected countInAsSleeper(mode: LWLockMode): number {
+    Atomics.add(this.i32, this.sleepers, mode === 'shared' ? LW_SLEEPER_SHARED : LW_SLEEPER_EXCLUSIVE);
+    return mode === 'shared' ? this.wakeShared : this.wakeExclusive;
+  }
+
+  protected countOutAsSleeper(mode: LWLockMode): void {
+    Atomics.sub(this.i32, this.sleepers, mode === 'shared' ? LW_SLEEPER_SHARED : LW_SLEEPER_EXCLUSIVE);
+  }
+
+  /** The wake-word value to sleep on: a reader arms wake.shared (odd) so that the next writer out moves it. */
+  protected ticket(mode: LWLockMode): number {
+    if (mode === 'exclusive') return Atomics.load(this.i32, this.wakeExclusive);
+    for (;;) {
+      const t = Atomics.load(this.i32, this.wakeShared);
+      if ((t & 1) !== 0) return t;
+      if (Atomics.compareExchange(this.i32, this.wakeShared, t, t + 1) === t) return t + 1;
+    }
+  }
+
+  /** Only sleepers pay for statistics; an uncontended acquire, or one that spun, never gets here. */
   protected recordWait(ms: number): void {
     const base = this.state - L_STATE;
     const us = ms * 1000;
@@ -275,6 +370,11 @@ export class LWLock {
     return { waits: Atomics.load(this.i32, base + L_WAITS), totalMs: Atomics.load(this.i32, base + L_WAIT_MS), buckets };
   }
 }
+
+/** How one asynchronous sleep ended: the try after counting in took the lock; woken; or the segment was reinitialized meanwhile. */
+const SLEPT_ACQUIRED = 0;
+const SLEPT_WOKEN = 1;
+const SLEPT_RESET = 2;
 
 /**
  * The host thread's lock object: the LWLock with a non-blocking, untracked acquisition.
@@ -298,11 +398,11 @@ export class AsyncLWLock extends LWLock {
   /** One acquisition within one epoch of the segment: true once acquired, false if a reset came first. */
   private async acquireInEpoch(mode: LWLockMode): Promise<boolean> {
     const epoch = Atomics.load(this.i32, H_EPOCH);
-    if (mode === 'exclusive') Atomics.add(this.i32, this.state, LW_WRITER_ONE);
+    if (mode === 'exclusive') this.queueWriter();
     for (;;) {
-      const seen = this.attempt(mode);
-      if (seen === ACQUIRED) return true;
-      if (!(await this.sleepAsync(seen, epoch))) return false;
+      if (this.attempt(mode) === ACQUIRED) return true;
+      const slept = await this.sleepAsync(mode, epoch);
+      if (slept !== SLEPT_WOKEN) return slept === SLEPT_ACQUIRED;
     }
   }
 
@@ -317,19 +417,24 @@ export class AsyncLWLock extends LWLock {
     return (Atomics.load(this.i32, this.state) & LW_WRITERS_MASK) !== 0;
   }
 
-  /** Sleep on `seen`; false if the segment was reinitialized meanwhile (the sleeper count with it). */
-  private async sleepAsync(seen: number, epoch: number): Promise<boolean> {
-    Atomics.add(this.i32, this.sleepers, 1);
+  /** sleep() without blocking the event loop, and aware of resets. */
+  private async sleepAsync(mode: LWLockMode, epoch: number): Promise<number> {
+    const word = this.countInAsSleeper(mode);
+    const ticket = this.ticket(mode);
+    if (this.attempt(mode) === ACQUIRED) {
+      this.countOutAsSleeper(mode);
+      return SLEPT_ACQUIRED;
+    }
     const t0 = performance.now();
     try {
-      await waitAsyncHeld(this.i32, this.state, seen);
+      await waitAsyncHeld(this.i32, word, ticket);
     } finally {
       // After a reset the count is already gone, and the sleep belongs to no statistics.
       if (Atomics.load(this.i32, H_EPOCH) === epoch) {
-        Atomics.sub(this.i32, this.sleepers, 1);
+        this.countOutAsSleeper(mode);
         this.recordWait(performance.now() - t0);
       }
     }
-    return Atomics.load(this.i32, H_EPOCH) === epoch;
+    return Atomics.load(this.i32, H_EPOCH) === epoch ? SLEPT_WOKEN : SLEPT_RESET;
   }
 }

@@ -104,7 +104,8 @@ export class ProcArray {
     const base = procIndex(this.seg.layout, slot);
     for (const f of [P_STOP_REASON, P_LWLOCK_HAZARD, P_ATTACHMENTS, P_CRIT_SECTION]) Atomics.store(this.seg.i32, base + f, 0);
     Atomics.store(this.seg.i32, base + P_INTERRUPTS, 0);
-    Atomics.store(this.seg.i32, base + P_LATCH, 0);
+    // ResetLatch, not a store of 0: a maybe-sleeping mark must outlive the reset (latch.ts).
+    this.latch(slot).reset();
     Atomics.store(this.seg.i32, base + P_PMCHILD_STATE, state);
   }
 }

@@ -9,8 +9,10 @@
  *
  *   byteOffset (8-aligned)
  *   +---------------------------------------------------------------------------------+
- *   | @0  mq_bytes_read     BigInt64  receiver: Atomics.store      sender: Atomics.load |
- *   | @8  mq_bytes_written  BigInt64  sender: Atomics.store        receiver: load       |
+ *   | @0  mq_bytes_read     Int32 lo  receiver: Atomics.store      sender: Atomics.load |
+ *   | @4                    Int32 hi  receiver, once per 4 GiB     readMqCounter        |
+ *   | @8  mq_bytes_written  Int32 lo  sender: Atomics.store        receiver: load       |
+ *   | @12                   Int32 hi  sender, once per 4 GiB       readMqCounter        |
  *   | @16 mq_magic          Int32     create: store, last          open: load           |
  *   | @20 mq_ring_size      Int32     create (immutable)           anyone               |
  *   | @24 mq_receiver       Int32     setReceiver: CAS -1→proc     anyone: load         |
@@ -29,10 +31,23 @@
  * every offset are multiples of 8, so every chunk of a message except its last is a
  * multiple of 8 and padding only ever follows a message. mq_sender and mq_receiver are
  * set once each (a compareExchange from -1) and never change; mq_detached only goes 0 → 1;
- * mq_handles has one bit per end, so each end has at most one handle. The counters are
- * 64-bit in shared memory; each side keeps its own exactly in a double (exact to 2^53
- * bytes) and re-reads the other's only when what it last saw is not enough: the sender
- * when the free space looks too small, the receiver when the unread bytes do.
+ * mq_handles has one bit per end, so each end has at most one handle.
+ *
+ * Counters. Each is 8 bytes of two Int32 words: lo is the count mod 2^32, hi is twice the
+ * count's upper part (floor(count / 2^32)), and one more while a carry is being written.
+ * Each side keeps its own count exactly in a double (exact to 2^53 bytes) and publishes it
+ * with one Atomics.store of lo: no BigInt, nothing allocated per message. Only when the
+ * count passes a multiple of 2^32 (once per 4 GiB) does it write hi odd, then lo, then hi
+ * even. The other side reads lo alone, and only when what it last saw is not enough (the
+ * sender when the free space looks too small, the receiver when the unread bytes do): the
+ * unread bytes, written - read, always lie in [0, ring_size] and ring_size < 2^31, so
+ * (lo_written - lo_read) mod 2^32 is that difference exactly, across every wrap of lo; the
+ * reader adds it to, or takes it from, its own exact count. A whole count, for attach and
+ * for the host's queue statistics, is read by readMqCounter: hi, lo, hi again, until the
+ * two his agree. An even hi is the upper part. An odd hi means a carry is under way; one
+ * publish moves a count by at most ring_size, so lo is then either the old value
+ * (>= 2^32 - ring_size > 2^31) or the new one (< ring_size < 2^31), and says which upper
+ * part goes with it.
  *
  * Ordering. Atomics operations are sequentially consistent, which stands in for
  * PostgreSQL's barriers: the sender's ring writes precede its Atomics.store of
@@ -94,9 +109,11 @@ export const MQ_I32_RECEIVER = 6;
 export const MQ_I32_SENDER = 7;
 export const MQ_I32_DETACHED = 8;
 export const MQ_I32_HANDLES = 9;
-/** BigInt64 indices of the header. */
-export const MQ_I64_BYTES_READ = 0;
-export const MQ_I64_BYTES_WRITTEN = 1;
+/** Int32 indices of the counters' lo words; each one's hi word follows it. */
+export const MQ_I32_BYTES_READ = 0;
+export const MQ_I32_BYTES_WRITTEN = 2;
+const TWO_32 = 2 ** 32;
+const HALF_32 = 2 ** 31;
 
 const HANDLE_RECEIVER = 1;
 const HANDLE_SENDER = 2;
@@ -107,13 +124,79 @@ export type ShmMqResult = 'success' | 'would_block' | 'detached';
 export type ShmMqRole = 'sender' | 'receiver';
 
 /**
- * What receive returns. `data` is set on success; it may be a view into the ring or into
- * the handle's reassembly buffer, and it stays valid only until the next receive on the
- * same handle. Copy it (slice()) to keep it.
+ * What receive returns: one object per handle, filled in again by every receive on it, so
+ * that receiving allocates nothing. It and the bytes it points at are valid until the next
+ * receive on the same handle, as shm_mq_receive's pointer into the ring is; copy what you
+ * keep (`data.slice()`).
+ *
+ * On success the message is bytes[offset, offset + nbytes): `bytes` is the ring itself when
+ * the message lies there whole (zero copy), else the handle's reassembly buffer. `data` is
+ * that range as a view, made on first read (the one allocation a message can cost) and
+ * undefined on any other result.
  */
 export interface ShmMqReceived {
-  result: ShmMqResult;
-  data?: Uint8Array;
+  readonly result: ShmMqResult;
+  readonly data?: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+  readonly nbytes: number;
+}
+
+/** The handle's one result object. */
+class Received implements ShmMqReceived {
+  result: ShmMqResult = 'would_block';
+  bytes: Uint8Array = EMPTY;
+  offset = 0;
+  nbytes = 0;
+  private view: Uint8Array | undefined = undefined;
+
+  get data(): Uint8Array | undefined {
+    if (this.result !== 'success') return undefined;
+    return (this.view ??= this.bytes.subarray(this.offset, this.offset + this.nbytes));
+  }
+
+  fill(result: ShmMqResult, bytes: Uint8Array, offset: number, nbytes: number): this {
+    this.result = result;
+    this.bytes = bytes;
+    this.offset = offset;
+    this.nbytes = nbytes;
+    this.view = undefined;
+    return this;
+  }
+}
+
+/**
+ * A whole counter from its two words (see Counters, above): exact, from any thread, while
+ * its side keeps publishing. `lo` is MQ_I32_BYTES_READ or MQ_I32_BYTES_WRITTEN.
+ */
+export function readMqCounter(i32: Int32Array, lo: number): number {
+  for (;;) {
+    const hi = Atomics.load(i32, lo + 1);
+    const low = Atomics.load(i32, lo) >>> 0;
+    if (Atomics.load(i32, lo + 1) !== hi) continue;
+    const upper = hi & 1 ? (low < HALF_32 ? hi + 1 : hi - 1) / 2 : hi / 2;
+    return upper * TWO_32 + low;
+  }
+}
+
+/** The multiple of 2^32 above `count`: where publishing it next needs the hi word too. */
+const nextCarry = (count: number): number => (Math.floor(count / TWO_32) + 1) * TWO_32;
+
+/**
+ * Publish a side's own count: lo alone, and around it hi when the count reached `carry`
+ * (then hi odd, lo, hi even). Returns the next carry point. The count's owner only, and
+ * each publish at most ring_size past the last.
+ */
+export function publishMqCounter(i32: Int32Array, lo: number, count: number, carry: number): number {
+  if (count < carry) {
+    Atomics.store(i32, lo, count | 0);
+    return carry;
+  }
+  const hi = 2 * Math.floor(count / TWO_32);
+  Atomics.store(i32, lo + 1, hi - 1);
+  Atomics.store(i32, lo, count | 0);
+  Atomics.store(i32, lo + 1, hi);
+  return nextCarry(count);
 }
 
 /** Who a thread is to the queues: its proc number, its own latch, everyone else's latch. */
@@ -147,13 +230,11 @@ function checkProcNumber(p: number): void {
 export class ShmMq {
   readonly ringSize: number;
   readonly i32: Int32Array;
-  readonly i64: BigInt64Array;
   readonly ring: Uint8Array;
   readonly ring32: Uint32Array;
 
   private constructor(readonly sab: SharedArrayBuffer, readonly byteOffset: number) {
     this.i32 = new Int32Array(sab, byteOffset, MQ_HEADER_BYTES >> 2);
-    this.i64 = new BigInt64Array(sab, byteOffset, MQ_HEADER_BYTES >> 3);
     this.ringSize = Atomics.load(this.i32, MQ_I32_RING_SIZE);
     this.ring = new Uint8Array(sab, byteOffset + MQ_HEADER_BYTES, this.ringSize);
     this.ring32 = new Uint32Array(sab, byteOffset + MQ_HEADER_BYTES, this.ringSize >> 2);
@@ -182,9 +263,7 @@ export class ShmMq {
       throw new MqInvalidArgError(`a queue of ${size} bytes at ${byteOffset} does not fit a buffer of ${sab.byteLength} bytes`);
     }
     const i32 = new Int32Array(sab, byteOffset, MQ_HEADER_BYTES >> 2);
-    const i64 = new BigInt64Array(sab, byteOffset, MQ_HEADER_BYTES >> 3);
-    Atomics.store(i64, MQ_I64_BYTES_READ, 0n);
-    Atomics.store(i64, MQ_I64_BYTES_WRITTEN, 0n);
+    for (let i = MQ_I32_BYTES_READ; i < MQ_I32_MAGIC; i++) Atomics.store(i32, i, 0);
     Atomics.store(i32, MQ_I32_RING_SIZE, ringSize);
     Atomics.store(i32, MQ_I32_RECEIVER, MQ_NO_PROC);
     Atomics.store(i32, MQ_I32_SENDER, MQ_NO_PROC);
@@ -241,6 +320,16 @@ export class ShmMq {
     return Atomics.load(this.i32, MQ_I32_DETACHED) !== 0;
   }
 
+  /** Ring bytes the sender has published (mq_bytes_written). */
+  get bytesWritten(): number {
+    return readMqCounter(this.i32, MQ_I32_BYTES_WRITTEN);
+  }
+
+  /** Ring bytes the receiver has consumed and published (mq_bytes_read). */
+  get bytesRead(): number {
+    return readMqCounter(this.i32, MQ_I32_BYTES_READ);
+  }
+
   /**
    * shm_mq_attach: this thread's handle on its end of the queue. One handle per end.
    * @throws {BGW_ERR_MQ_NOT_PARTICIPANT} `me` is not this queue's `role`
@@ -280,7 +369,6 @@ function checkPlace(sab: SharedArrayBuffer, byteOffset: number): void {
  */
 export class ShmMqHandle {
   private readonly i32: Int32Array;
-  private readonly i64: BigInt64Array;
   private readonly ring: Uint8Array;
   private readonly ring32: Uint32Array;
   private readonly ringSize: number;
@@ -290,11 +378,13 @@ export class ShmMqHandle {
   private closed = false;
   private readonly one: Uint8Array[] = [EMPTY];
 
-  // Sender: bytes written (published + pending), where the next byte goes, the last
-  // bytes_read seen, and the progress of the message in flight (footprint bytes sent
-  // including the length word; its payload length, -1 between messages).
+  // Sender: bytes written (published + pending), where the next byte goes, the next
+  // carry point of bytes_written, the last bytes_read seen, and the progress of the
+  // message in flight (footprint bytes sent including the length word; its payload
+  // length, -1 between messages).
   private written: number;
   private writeOff: number;
+  private writtenCarry: number;
   private pending = 0;
   private readSeen: number;
   private sendPartial = 0;
@@ -304,25 +394,27 @@ export class ShmMqHandle {
   // bytes_written seen, and the message being reassembled.
   private read: number;
   private readOff: number;
+  private readCarry: number;
   private consumePending = 0;
   private writtenSeen: number;
   private recvLength = -1;
   private recvPartial = 0;
   private buffer: Uint8Array | null = null;
   private avail = 0;
-  private received: Uint8Array | null = null;
+  private readonly received = new Received();
 
   /** @internal use ShmMq.attach */
   constructor(readonly queue: ShmMq, readonly role: ShmMqRole, private readonly me: ShmMqEndpoint, private alive: (() => boolean) | null) {
     this.i32 = queue.i32;
-    this.i64 = queue.i64;
     this.ring = queue.ring;
     this.ring32 = queue.ring32;
     this.ringSize = queue.ringSize;
     this.quarter = this.ringSize >> 2;
     this.latch = me.latch;
-    this.written = this.writtenSeen = Number(Atomics.load(this.i64, MQ_I64_BYTES_WRITTEN));
-    this.read = this.readSeen = Number(Atomics.load(this.i64, MQ_I64_BYTES_READ));
+    this.written = this.writtenSeen = queue.bytesWritten;
+    this.read = this.readSeen = queue.bytesRead;
+    this.writtenCarry = nextCarry(this.written);
+    this.readCarry = nextCarry(this.read);
     this.writeOff = this.written % this.ringSize;
     this.readOff = this.read % this.ringSize;
   }
@@ -373,7 +465,8 @@ export class ShmMqHandle {
   }
 
   /**
-   * shm_mq_receive: the next message. `data` is valid only until the next receive.
+   * shm_mq_receive: the next message, in the handle's one result object (ShmMqReceived):
+   * it and `data` are valid only until the next receive.
    * @throws {BGW_ERR_MQ_WRONG_END} this handle is the sender's
    * @throws {BGW_ERR_MQ_INVALID_MESSAGE_SIZE} the ring holds a length word over MAX_MESSAGE_BYTES
    * @throws {BGW_ERR_MQ_BLOCKING_ON_HOST} a blocking receive would sleep on the main thread
@@ -382,8 +475,8 @@ export class ShmMqHandle {
     this.checkRole('receiver');
     for (;;) {
       const r = this.receiveStep();
-      if (r === 'success') return { result: r, data: this.takeReceived() };
-      if (r === 'detached' || nowait) return { result: r };
+      if (r === 'success') return this.received;
+      if (r === 'detached' || nowait) return this.received.fill(r, EMPTY, 0, 0);
       this.sleep();
     }
   }
@@ -393,8 +486,8 @@ export class ShmMqHandle {
     this.checkRole('receiver');
     for (;;) {
       const r = this.receiveStep();
-      if (r === 'success') return { result: r, data: this.takeReceived() };
-      if (r === 'detached') return { result: r };
+      if (r === 'success') return this.received;
+      if (r === 'detached') return this.received.fill(r, EMPTY, 0, 0);
       await this.sleepAsync();
     }
   }
@@ -466,7 +559,7 @@ export class ShmMqHandle {
     while (this.sendPartial < end) {
       let free = this.ringSize - (this.written - this.readSeen);
       if (free < end - this.sendPartial) {
-        this.readSeen = Number(Atomics.load(this.i64, MQ_I64_BYTES_READ));
+        this.readSeen = this.written - (((this.written | 0) - Atomics.load(this.i32, MQ_I32_BYTES_READ)) >>> 0);
         free = this.ringSize - (this.written - this.readSeen);
       }
       if (this.isDetached()) return 'detached';
@@ -530,7 +623,7 @@ export class ShmMqHandle {
 
   /** shm_mq_inc_bytes_written: ring writes first, then the counter, then the latch. */
   private publishWritten(): void {
-    Atomics.store(this.i64, MQ_I64_BYTES_WRITTEN, BigInt(this.written));
+    this.writtenCarry = publishMqCounter(this.i32, MQ_I32_BYTES_WRITTEN, this.written, this.writtenCarry);
     this.pending = 0;
     this.peerLatch?.set();
   }
@@ -566,7 +659,7 @@ export class ShmMqHandle {
       const r = this.receiveBytes(need);
       if (r !== 'success') return r;
       if (this.recvPartial === 0 && this.avail >= need) {
-        this.received = this.ring.subarray(this.readOff, this.readOff + need);
+        this.received.fill('success', this.ring, this.readOff, need);
         this.consume(align8(need));
         this.recvLength = -1;
         return 'success';
@@ -577,7 +670,7 @@ export class ShmMqHandle {
       this.recvPartial += take;
       this.consume(align8(take));
       if (this.recvPartial === this.recvLength) {
-        this.received = buf.subarray(0, this.recvLength);
+        this.received.fill('success', buf, 0, this.recvLength);
         this.recvLength = -1;
         return 'success';
       }
@@ -593,7 +686,7 @@ export class ShmMqHandle {
       const toEnd = this.ringSize - this.readOff;
       let used = this.writtenSeen - this.read;
       if (used < needed && used < toEnd) {
-        this.writtenSeen = Number(Atomics.load(this.i64, MQ_I64_BYTES_WRITTEN));
+        this.writtenSeen = this.publishedWritten();
         used = this.writtenSeen - this.read;
       }
       if (used >= needed || used >= toEnd) {
@@ -603,7 +696,7 @@ export class ShmMqHandle {
       // Data before detach wins: look at the flag only when short, then re-read the
       // counter, since the sender may have published just before it detached.
       if (this.counterpartyGone()) {
-        const w = Number(Atomics.load(this.i64, MQ_I64_BYTES_WRITTEN));
+        const w = this.publishedWritten();
         if (w !== this.writtenSeen) {
           this.writtenSeen = w;
           continue;
@@ -623,8 +716,13 @@ export class ShmMqHandle {
   }
 
   /** shm_mq_inc_bytes_read: ring reads first, then the counter, then the sender's latch. */
+  /** bytes_written as published, from its lo word and this side's exact count (see Counters). */
+  private publishedWritten(): number {
+    return this.read + ((Atomics.load(this.i32, MQ_I32_BYTES_WRITTEN) - (this.read | 0)) >>> 0);
+  }
+
   private publishRead(): void {
-    Atomics.store(this.i64, MQ_I64_BYTES_READ, BigInt(this.read));
+    this.readCarry = publishMqCounter(this.i32, MQ_I32_BYTES_READ, this.read, this.readCarry);
     this.consumePending = 0;
     this.peerLatch!.set();
   }
@@ -637,12 +735,6 @@ export class ShmMqHandle {
       this.buffer = new Uint8Array(Math.min(size, MAX_MESSAGE_BYTES));
     }
     return this.buffer;
-  }
-
-  private takeReceived(): Uint8Array {
-    const data = this.received!;
-    this.received = null;
-    return data;
   }
 
   // ---- both ends ----------------------------------------------------------------------

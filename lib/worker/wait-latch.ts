@@ -89,13 +89,21 @@ function turn(events: number, deadline: number): number {
   return -(events & WL_LATCH_SET ? left : Math.min(left, IGNORED_LATCH_NAP_MS));
 }
 
-/** WaitLatch, blocking the thread. */
+/**
+ * WaitLatch, blocking the thread. With opts.spin the latch is polled once, before the
+ * first turn: a set that lands during the burst ends the wait with no futex call on either
+ * side (the owner never marked itself asleep, so the setter does not notify) and without
+ * the turn's signal and death checks, as a latch already set at the call does. A zero
+ * timeout does not spin.
+ */
 export function waitLatch(events: number, timeoutMs = -1, opts?: WaitOptions): number {
   const ev = checkEvents(events, timeoutMs);
   const deadline = deadlineOf(ev, timeoutMs);
+  const spin = opts?.spin ?? 0;
+  if (spin > 0 && ev & WL_LATCH_SET && !(ev & WL_TIMEOUT && timeoutMs === 0)) getMyProc().latch.spinUntilSet(spin);
   for (let t = turn(ev, deadline); ; t = turn(ev, deadline)) {
     if (t > 0) return t;
-    if (ev & WL_LATCH_SET) getMyProc().latch.waitSync(-t, opts?.spin ?? 0);
+    if (ev & WL_LATCH_SET) getMyProc().latch.waitSync(-t);
     else Atomics.wait(privateWord, 0, 0, -t);
   }
 }

@@ -8,7 +8,7 @@
 import t from 'tap';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MQ_I64_BYTES_READ, MQ_I64_BYTES_WRITTEN, ShmMq, type ShmMqHandle } from '../../dist/lib/shm/shm-mq.js';
+import { ShmMq, type ShmMqHandle } from '../../dist/lib/shm/shm-mq.js';
 import { TestProcs } from '../../dist/test/fixtures/mq-procs.js';
 
 interface Case {
@@ -40,7 +40,7 @@ function queue(size: number): { mq: ShmMq; sender: ShmMqHandle; receiver: ShmMqH
   return { mq, sender: mq.attach('sender', procs.endpoint(0)), receiver: mq.attach('receiver', procs.endpoint(1)) };
 }
 
-const counters = (mq: ShmMq): string => `${Atomics.load(mq.i64, MQ_I64_BYTES_WRITTEN)}/${Atomics.load(mq.i64, MQ_I64_BYTES_READ)}`;
+const counters = (mq: ShmMq): string => `${mq.bytesWritten}/${mq.bytesRead}`;
 
 /** Alternate one nowait send attempt and one nowait receive until everything is sent; returns what arrived. */
 function exchange(c: Case, mq: ShmMq, sender: ShmMqHandle, receiver: ShmMqHandle): Uint8Array[] {

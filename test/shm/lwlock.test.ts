@@ -107,7 +107,7 @@ t.test('lock misuse is refused with typed errors; releaseAll frees everything', 
   t.equal(heldLWLockCount(), 0);
   t.equal(other.tryAcquire('exclusive'), true, 'free again after releaseAll');
   other.release('exclusive');
-  const many = Array.from({ length: 201 }, (_, i) => new LWLock(new Int32Array(new SharedArrayBuffer(8)), 0, `l${i}`));
+  const many = Array.from({ length: 201 }, (_, i) => new LWLock(new Int32Array(new SharedArrayBuffer(LWLOCK_BYTES)), 0, `l${i}`));
   for (let i = 0; i < 200; i++) many[i]!.acquire('exclusive');
   t.throws(() => many[200]!.acquire('exclusive'), { code: 'BGW_ERR_TOO_MANY_LWLOCKS' });
   releaseAllLWLocks();
@@ -152,18 +152,20 @@ t.test("a worker's lock object has no untracked, asynchronous entry", async (t) 
 });
 
 t.test('a worker that sleeps on a held lock shows in the wait statistics and the metrics', async (t) => {
-  const { HEADER_BYTES, L_SLEEPERS } = await import('../../dist/lib/shm/layout.js');
+  const { HEADER_BYTES, L_WAKE_EXCLUSIVE } = await import('../../dist/lib/shm/layout.js');
   const { postmasterMetrics } = await import('../../dist/lib/index.js');
   const pm = makeHost(t, { shmem: { test: 64 }, locks: ['counter'] });
   await pm.start();
   const metrics = postmasterMetrics(pm);
   const words = new Int32Array(pm.shmem('test').buffer);
-  const sleepers = (HEADER_BYTES + 1 * LWLOCK_BYTES) / 4 + L_SLEEPERS; // the 'counter' lock
+  const wake = (HEADER_BYTES + 1 * LWLOCK_BYTES) / 4 + L_WAKE_EXCLUSIVE; // the 'counter' lock
   const done = stoppedRow(pm, 'waiter');
   const holding = pm.lock('counter').with('exclusive', async () => {
     await pm.registerDynamicBackgroundWorker({ name: 'waiter', module: fixture('count-under-lock'), flags: S, mainArg: { loops: 1 } });
-    // Nothing notifies the sleeper count: look at it once per event-loop turn until the worker sleeps.
-    await pollUntil(() => Atomics.load(words, sleepers) !== 0, 'the worker to sleep on the lock the host holds');
+    // A counted-in sleeper may still take the lock on its last try, so the sleeper count
+    // does not prove a sleep. A notify that wakes one thread does: the worker was inside
+    // Atomics.wait. Woken early, it records that wait, finds the lock still held and sleeps again.
+    await pollUntil(() => Atomics.notify(words, wake, 1) === 1, 'the worker to sleep on the lock the host holds');
   });
   await within(holding, 'the host to take the lock, see a sleeper and release it');
   await done;

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Latch } from '../../lib/shm/latch.js';
 import {
-  MAX_MESSAGE_BYTES, MQ_HEADER_BYTES, MQ_I64_BYTES_WRITTEN, ShmMq, type ShmMqHandle, type ShmMqResult,
+  MAX_MESSAGE_BYTES, MQ_HEADER_BYTES, MQ_I32_BYTES_WRITTEN, ShmMq, type ShmMqHandle, type ShmMqResult,
 } from '../../lib/shm/shm-mq.js';
 import { ShmToc, ShmTocEstimator } from '../../lib/shm/shm-toc.js';
 import { HDR_READY, HDR_TOTAL, PG_TEST_SHM_MQ_MAGIC } from '../fixtures/mq-copy.js';
@@ -334,7 +334,7 @@ t.test('a message published just before the detach is delivered, then detached (
   const r = rx.receive(true);
   t.equal(r.result, 'success', 'the final message is not lost');
   verifyMessage(t, last, r.data);
-  t.same(rx.receive(true), { result: 'detached' });
+  t.match(rx.receive(true), { result: 'detached', data: undefined });
 });
 
 t.test('setCounterpartyAlive adds the counterparty check to a handle later (shm_mq_set_handle)', async (t) => {
@@ -342,9 +342,9 @@ t.test('setCounterpartyAlive adds the counterparty check to a handle later (shm_
   const me = procs.endpoint(0);
   mq.setReceiver(me);
   const rx = mq.attach('receiver', me);
-  t.same(rx.receive(true), { result: 'would_block' }, 'without a hook a missing sender may still come');
+  t.match(rx.receive(true), { result: 'would_block', data: undefined }, 'without a hook a missing sender may still come');
   rx.setCounterpartyAlive(() => false);
-  t.same(rx.receive(true), { result: 'detached' });
+  t.match(rx.receive(true), { result: 'detached', data: undefined });
   t.ok(mq.detached);
 });
 
@@ -354,7 +354,7 @@ t.test('a length word beyond 1 GiB - 1 in the ring is refused by the receiver', 
   mq.setReceiver(procs.endpoint(1));
   const rx = mq.attach('receiver', procs.endpoint(1));
   mq.ring32[0] = MAX_MESSAGE_BYTES + 1;
-  Atomics.store(mq.i64, MQ_I64_BYTES_WRITTEN, 8n);
+  Atomics.store(mq.i32, MQ_I32_BYTES_WRITTEN, 8);
   t.throws(() => rx.receive(true), { code: 'BGW_ERR_MQ_INVALID_MESSAGE_SIZE', message: /invalid message size/ });
   t.equal(MQ_HEADER_BYTES, 56);
 });
@@ -379,8 +379,8 @@ t.test('a sender that flushes 3 messages and detaches before the receiver starts
         t.equal(r.result, 'success');
         verifyMessage(t, pattern(i, size), r.data);
       }
-      t.same(await within(rx.receiveAsync(), 'the detach after the last message'), { result: 'detached' });
-      t.same(rx.receive(true), { result: 'detached' });
+      t.match(await within(rx.receiveAsync(), 'the detach after the last message'), { result: 'detached', data: undefined });
+      t.match(rx.receive(true), { result: 'detached', data: undefined });
     } else {
       const rx = startPeer(t, procs, mq, { proc: 2, role: 'receiver' });
       await ask(rx, { op: 'attach' });
@@ -404,7 +404,7 @@ t.test('after the receiver detaches every send gets detached, whatever its argum
     t.same(await blocked, { results: ['detached'] });
     t.same(await ask(tx, { op: 'send', sizes: [1], nowait: true }), { results: ['detached'] });
     t.same(await ask(tx, { op: 'send', sizes: [10, 3000, 0], flush: false }), { results: ['detached', 'detached', 'detached'] });
-    t.same(rx.receive(true), { result: 'detached' }, 'the detached handle answers detached too');
+    t.match(rx.receive(true), { result: 'detached', data: undefined }, 'the detached handle answers detached too');
   });
   t.test('the host as sender, after a worker receiver detached and exited', async (t) => {
     const { mq, procs } = oneQueue(1024);
@@ -454,11 +454,11 @@ t.test('a counterparty that exits before attaching ends waits with detached, nev
     mq.setReceiver(me);
     const rx = mq.attach('receiver', me, { counterpartyAlive: () => !procs.stopped(1) });
     const peer = startPeer(t, procs, mq, { proc: 1, role: 'sender' });
-    t.same(rx.receive(true), { result: 'would_block' }, 'registered, not yet attached');
+    t.match(rx.receive(true), { result: 'would_block', data: undefined }, 'registered, not yet attached');
     const waiting = within(rx.receiveAsync(), 'the host receive to end when the sender exits unattached');
     peer.worker.postMessage({ op: 'exit' });
-    t.same(await waiting, { result: 'detached' });
-    t.same(rx.receive(true), { result: 'detached' });
+    t.match(await waiting, { result: 'detached', data: undefined });
+    t.match(rx.receive(true), { result: 'detached', data: undefined });
     t.ok(mq.detached, 'made official in the queue');
   });
   t.test('the host as sender: what fits is sent, what would fill the ring is detached', async (t) => {
@@ -531,7 +531,7 @@ t.test('without forceFlush a small message waits for a flush, more than ring/4, 
   t.same(poll(1), ['would_block']);
   await ask(tx, { op: 'detach' });
   t.same(drain(), [pattern(9, 16)], 'a detach publishes what was pending');
-  t.same(rx.receive(true), { result: 'detached' });
+  t.match(rx.receive(true), { result: 'detached', data: undefined });
 });
 
 t.test('zero-length and larger-than-ring messages round-trip; over 1 GiB - 1 is refused (checklist 52)', async (t) => {
