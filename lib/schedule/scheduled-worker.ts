@@ -41,6 +41,7 @@ import { JobStats, type RunKind, type RunRecord, type ScheduleStats, type SkipRe
 import { decideDue } from './misfire.js';
 import { ScheduledRun, type RunHost } from './run.js';
 import { checkSchedule, type CheckedSchedule, type ScheduleHostRules, type ScheduleSpec } from './spec.js';
+import { TickTimer } from './tick-timer.js';
 import { dueTicks, nextTick, periodNear } from './time-rule.js';
 import type { ClaimOutcome, FleetStats, FleetStore } from './fleet-store.js';
 
@@ -53,8 +54,6 @@ export function runName(schedule: string, scheduledAt: Date): string {
   return `${schedule} @ ${scheduledAt.toISOString()}`;
 }
 
-/** setTimeout's longest delay; a tick further away is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How often a fleet host holding a queued run asks whether the fleet's running one has ended. */
 const PROMOTE_POLL_MS = 250;
 
@@ -93,7 +92,7 @@ export interface ScheduleContext extends RunHost {
 export class ScheduledWorker extends EventEmitter<ScheduledWorkerEvents> {
   private cfg: CheckedSchedule;
   private readonly jobStats: JobStats;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new TickTimer(() => this.fire());
   private nextAt: number | null = null;
   /** Fixed and cron rules: the last tick handled (ran, queued or skipped). */
   private lastTick: number;
@@ -205,13 +204,10 @@ export class ScheduledWorker extends EventEmitter<ScheduledWorkerEvents> {
   // ---------------------------------------------------------------- the timer
 
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.clear();
     this.nextAt = this.state === 'active' && this.cfg.scheduled ? this.computeNext() : null;
     if (this.nextAt === null || !Number.isFinite(this.nextAt)) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.nextAt - Date.now()));
-    this.timer = setTimeout(() => this.fire(), delay);
-    this.timer.unref();
+    this.timer.arm(this.nextAt);
   }
 
   private computeNext(): number | null {
@@ -231,11 +227,7 @@ export class ScheduledWorker extends EventEmitter<ScheduledWorkerEvents> {
   }
 
   private fire(): void {
-    this.timer = null;
     const now = Date.now();
-    // Timers count whole milliseconds on the loop's clock, a little behind Date.now(); only a
-    // delay clamped to MAX_TIMER_MS is really early.
-    if (this.nextAt !== null && this.nextAt - now > 1) return this.arm();
     if (this.retryAt !== null) this.fireRetry(now);
     else if (this.cfg.rule.kind === 'after_finish') this.fireAfterFinish(now);
     else this.fireFixed(now);
@@ -407,9 +399,9 @@ export class ScheduledWorker extends EventEmitter<ScheduledWorkerEvents> {
 
   private halt(state: 'removed' | 'stopped'): void {
     this.state = state;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer.clear();
     if (this.promoteTimer) clearTimeout(this.promoteTimer);
-    this.timer = this.promoteTimer = null;
+    this.promoteTimer = null;
     this.nextAt = null;
     const p = this.pending;
     this.pending = null;
