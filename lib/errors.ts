@@ -131,6 +131,12 @@ export class ModuleNotFoundError extends BgwError {
   declare readonly code: typeof ModuleNotFoundError.code;
 }
 
+export class TsLoaderMissingError extends BgwError {
+  static readonly code = 'BGW_ERR_TS_LOADER_MISSING';
+  static readonly meaning = 'The worker module is TypeScript, Node does not strip types here, and tsx is not installed: install tsx or compile the worker.';
+  declare readonly code: typeof TsLoaderMissingError.code;
+}
+
 export class FunctionNotFoundError extends BgwError {
   static readonly code = 'BGW_ERR_FUNCTION_NOT_FOUND';
   static readonly meaning = 'The worker module has no such exported function (reported by the worker at start).';

@@ -27,6 +27,7 @@ import {
   ParallelRestartError, StaticNotifyError,
 } from '../errors.js';
 import { hasControlCharacters, printable } from '../printable.js';
+import { checkTypeScriptLoader } from './typescript.js';
 import {
   BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_CLASS_PARALLEL, BGWORKER_INTERRUPTIBLE, BGWORKER_KNOWN_FLAGS, BGWORKER_SHMEM_ACCESS,
   BgWorkerStartTime, type BackgroundWorker, type BackgroundWorkerEntry, type Readiness, type WorkerResourceLimits,
@@ -138,6 +139,7 @@ function resolveModule(m: unknown, prefix: string): string {
     throw new ModuleNotFoundError(`${prefix}module ${url.href} is a directory, not a file; name the module file itself (its index.js, say)`);
   }
   if (kind === 'other') throw new ModuleNotFoundError(`${prefix}module ${url.href} is not a regular file; name the module file itself`);
+  checkTypeScriptLoader(url.href, prefix);
   return url.href;
 }
 

@@ -33,6 +33,7 @@ import { declareReady } from './readiness.js';
 import { publishHazards } from './hazards.js';
 import { onHostReply, postToHost } from './to-host.js';
 import { setExitOnPmDeath } from './wait-latch.js';
+import { prepareModule } from './ts-loader.js';
 
 const port = parentPort!;
 const data = workerData as ThreadData;
@@ -42,7 +43,9 @@ const pmSignal = new PmSignal(procs);
 
 async function preload(url: string): Promise<void> {
   // A module that fails to load is reported when a worker is launched with it.
-  await import(url).catch(() => undefined);
+  await Promise.resolve(prepareModule(url))
+    .then(() => import(url))
+    .catch(() => undefined);
 }
 
 async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
@@ -56,6 +59,7 @@ async function backgroundWorkerMain(m: LaunchMessage): Promise<void> {
   let code: 0 | 1 = 0;
   let error: unknown;
   try {
+    await prepareModule(m.entry.libraryName);
     const mod = (await import(m.entry.libraryName)) as Record<string, unknown>;
     const fn = mod[m.entry.functionName];
     if (typeof fn !== 'function') {
