@@ -3,6 +3,7 @@
  * The worker side is `bgworker/worker` (lib/worker/index.ts).
  */
 export { Postmaster } from './host/postmaster.js';
+export type { MqQueueStats, MqStats } from './host/mq-stats.js';
 export type { HostMqEndpoint, WaitStats, PostmasterOptions, PostmasterEvents, PmState, ShmemRequest } from './host/postmaster.js';
 export { BackgroundWorkerHandle } from './host/handle.js';
 export type { BackgroundWorkerHandleEvents } from './host/handle.js';
@@ -36,6 +37,9 @@ export { CHANNELS, observePostmaster } from './host/diagnostics.js';
 export type { DiagnosticsMessages } from './host/diagnostics.js';
 export { METRICS_CONTENT_TYPE, metricsHandler, postmasterMetrics } from './host/metrics.js';
 export type { PostmasterMetrics, PostmasterMetricsOptions } from './host/metrics.js';
+export { dashboard } from './dashboard/dashboard.js';
+export type { Authorize, DashboardAction, DashboardHandler, DashboardOptions } from './dashboard/dashboard.js';
+export type { Snapshot as DashboardSnapshot } from './dashboard/snapshot.js';
 export { Fleet, joinFleet } from './fleet/fleet.js';
 export type { FleetEvents, FleetPhase, FleetStats } from './fleet/fleet.js';
 export type { FleetOptions } from './fleet/options.js';

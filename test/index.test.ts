@@ -50,6 +50,7 @@ const HOST: Record<string, Kind> = {
   attachControlChannel: 'function',
   attachSqlSchedules: 'function',
   consoleLogger: 'function',
+  dashboard: 'function',
   errorClassFor: 'function',
   fleetMetrics: 'function',
   formatActivity: 'function',
@@ -168,6 +169,7 @@ const ERRORS = [
   'TocOutOfMemoryError',
   'TooManyLWLocksError',
   'TooManyWorkersError',
+  'TsLoaderMissingError',
   'UnknownShmemError',
 ];
 

@@ -27,6 +27,10 @@ t.test('lib/schedule builds on the host and never imports lib/worker', async (t)
   for (const f of sources('lib/schedule')) t.notOk(imports(f).some((i) => i.includes('/worker/')), f);
 });
 
+t.test('lib/dashboard sits on the host: it never imports lib/worker or lib/cli', async (t) => {
+  for (const f of sources('lib/dashboard')) t.notOk(imports(f).some((i) => i.includes('/worker/') || i.includes('/cli/')), f);
+});
+
 t.test('nothing inside lib imports the public entry files', async (t) => {
   for (const f of sources('lib')) {
     t.notOk(imports(f).some((i) => /(^|\/)index\.js$/.test(i) && !f.endsWith('index.ts')), f);

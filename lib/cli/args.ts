@@ -15,6 +15,8 @@ options:
   --output table|json   a live activity table, or JSON lines (default: table on a terminal, json otherwise)
   --interval <seconds>  how often the table is redrawn (default 1)
   --seconds <n>         fast shutdown after n seconds
+  --http <port>         serve /metrics, /health, /activity (JSON) and the live dashboard (/) on this port (0: any free one)
+  --http-host <addr>    the address --http listens on (default 127.0.0.1)
   -h, --help            this text
   -v, --version         the package version
 
@@ -26,6 +28,8 @@ export interface CliArgs {
   intervalMs: number;
   /** Fast shutdown after this long, if set. */
   stopAfterMs: number | null;
+  /** Where --http serves, if set. */
+  http: { port: number; host: string } | null;
 }
 
 export type ParsedArgs = CliArgs | { help: true } | { version: true };
@@ -41,6 +45,8 @@ export function parseCliArgs(argv: string[], isTTY: boolean): ParsedArgs {
         output: { type: 'string' },
         interval: { type: 'string' },
         seconds: { type: 'string' },
+        http: { type: 'string' },
+        'http-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -55,12 +61,20 @@ export function parseCliArgs(argv: string[], isTTY: boolean): ParsedArgs {
   const output = values.output ?? (isTTY ? 'table' : 'json');
   if (output !== 'table' && output !== 'json') throw new ConfigInvalidError(`--output must be table or json, not "${output}"`);
   const seconds = values.seconds === undefined ? null : positive(values.seconds, '--seconds');
+  if (values['http-host'] !== undefined && values.http === undefined) throw new ConfigInvalidError('--http-host needs --http <port>');
   return {
     config: positionals[0]!,
     output,
     intervalMs: (values.interval === undefined ? 1 : positive(values.interval, '--interval')) * 1000,
     stopAfterMs: seconds === null ? null : seconds * 1000,
+    http: values.http === undefined ? null : { port: port(values.http), host: values['http-host'] ?? '127.0.0.1' },
   };
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new ConfigInvalidError(`--http takes a port number in 0..65535, not "${v}"`);
+  return n;
 }
 
 function positive(v: string, name: string): number {

@@ -34,7 +34,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const config = loadConfig(args.config);
-    return await runHost({ config, view: makeView(args, config, io.stdout), signals: io.signals, stopAfterMs: args.stopAfterMs });
+    return await runHost({ config, view: makeView(args, config, io.stdout), signals: io.signals, stopAfterMs: args.stopAfterMs, http: args.http && { ...args.http, title: `bgworker ${args.config}` } });
   } catch (err) {
     if (!(err instanceof BgwError)) throw err;
     // One line, whatever the message holds: a config's field names and paths are quoted in it.

@@ -12,12 +12,15 @@
  * 1 if it died (a crash with restartAfterCrash off). Every handler and timer it installs is
  * removed before it resolves, so the process can end by itself. The config's schedules are
  * declared once the host has started; one that is refused stops the host and rejects.
+ * With `http`, the host is served over HTTP (http-endpoint.ts) from the moment it has
+ * started until it has exited; a port that cannot be had stops the host and rejects.
  */
 import { observePostmaster } from '../host/diagnostics.js';
 import { Postmaster } from '../host/postmaster.js';
 import type { ShutdownMode } from '../types.js';
 import type { HostConfig } from './config.js';
 import type { HostView } from './host-view.js';
+import { httpEndpoint } from './http-endpoint.js';
 
 /** Where signals come from: the process, or an emitter standing in for it. */
 export interface SignalSource {
@@ -31,6 +34,8 @@ export interface RunHostOptions {
   signals: SignalSource;
   /** Fast shutdown after this long, if set. */
   stopAfterMs?: number | null;
+  /** Serve the host over HTTP while it runs (http-endpoint.ts). */
+  http?: { port: number; host: string; title: string } | null;
 }
 
 const SHUTDOWN_SIGNALS: Record<'SIGTERM' | 'SIGINT' | 'SIGQUIT', ShutdownMode> = { SIGTERM: 'smart', SIGINT: 'fast', SIGQUIT: 'immediate' };
@@ -41,6 +46,7 @@ export async function runHost(o: RunHostOptions): Promise<number> {
   for (const w of o.config.workers) pm.registerBackgroundWorker(w);
   observePostmaster(pm);
   o.view.attach(pm);
+  const http = o.http ? httpEndpoint(pm, o.http) : null;
   const exited = new Promise<number>((res) => pm.once('exit', res));
   const log = o.view.logger;
   // Assigned below, in the same turn, before any handler or timer can run.
@@ -56,27 +62,32 @@ export async function runHost(o: RunHostOptions): Promise<number> {
   };
   const removeHandlers = installHandlers(o.signals, shutdown, reload);
   const timer = o.stopAfterMs ? setTimeout(() => shutdown('fast', 'time is up'), o.stopAfterMs) : null;
-  const cleanUp = (): void => {
+  const cleanUp = async (): Promise<void> => {
     removeHandlers();
     if (timer) clearTimeout(timer);
+    await http?.close();
   };
   started = pm.start();
   try {
     await started;
   } catch (err) {
-    cleanUp();
+    await cleanUp();
     throw err;
   }
   try {
     for (const spec of o.config.schedules) o.view.attachSchedule(await pm.schedule(spec));
+    if (http) {
+      const url = await http.listen();
+      log.info({ http: url }, `serving /metrics, /health, /activity and the dashboard on ${url}`);
+    }
   } catch (err) {
-    // A schedule the scheduler refuses is a config error: the host that started for it goes.
+    // A schedule the scheduler refuses is a config error, as is a port that cannot be had: the host that started for it goes.
     await pm.shutdown('fast');
-    cleanUp();
+    await cleanUp();
     throw err;
   }
   const status = await exited;
-  cleanUp();
+  await cleanUp();
   o.view.close(status);
   return status;
 }

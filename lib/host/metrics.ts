@@ -12,7 +12,8 @@
  * past the restart intensity, crashes and completed crash-restart cycles; registration →
  * started, registration → ready and run time per life as histograms. Gauges are read at
  * scrape time: the host up and its health, slots, workers by state, threads, user callbacks
- * that threw. Latch sleeps and the LWLock wait histograms are counted in shared memory by
+ * that threw, the bytes sent and received over the watched shm_mq queues (mq-stats.ts).
+ * Latch sleeps and the LWLock wait histograms are counted in shared memory by
  * sleepers only (lwlock.ts, wait-latch.ts) and read lock-free at scrape time; they restart
  * from zero after a crash-restart cycle, as shared memory does.
  *
@@ -131,6 +132,24 @@ function stateGauges(pm: Postmaster, p: string, registers: Registry[]): object[]
       if (pm.pmState !== 'init') g.set(pm.waitStats().latchWaits);
     }),
     lockWaitHistogram(pm, p, registers),
+    ...queueMetrics(pm, p, registers),
+  ];
+}
+
+/**
+ * Queue throughput (mq-stats.ts): the ring bytes the host's watched shm_mq queues have
+ * carried, read from the queues' own counters at scrape time. Counters by name, because
+ * they only grow: the totals keep the bytes of queues detached since.
+ */
+function queueMetrics(pm: Postmaster, p: string, registers: Registry[]): object[] {
+  const counter = (name: string, help: string, read: () => number) =>
+    new promClient.Counter({ name: p + name, help, registers, collect() { this.reset(); this.inc(read()); } });
+  return [
+    counter('mq_sent_bytes_total', 'Ring bytes (length words and padding included) sent over the watched shm_mq queues.', () => pm.mqStats().bytesSent),
+    counter('mq_received_bytes_total', 'Ring bytes received (consumed) over the watched shm_mq queues.', () => pm.mqStats().bytesReceived),
+    new promClient.Gauge({ name: `${p}mq_queues`, help: 'shm_mq queues watched now (attached, not yet detached).', registers, collect() {
+      this.set(pm.mqStats().queues.length);
+    } }),
   ];
 }
 

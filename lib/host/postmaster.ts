@@ -76,6 +76,7 @@ import type { BgWorkerList, ListChange } from './bgworker-list.js';
 import { DsmRegistry } from './dsm-registry.js';
 import { BackgroundWorkerHandle, type HandleHost } from './handle.js';
 import type { HostEndpoints, HostMqEndpoint } from './host-endpoints.js';
+import { MqWatch, type MqStats } from './mq-stats.js';
 import type { HostLocks, HostLWLock } from './host-lock.js';
 import { containLogger, emitContained, writeStderr } from './contained.js';
 import { assessHealth, type Health } from './health.js';
@@ -109,6 +110,7 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   private readonly statics: CheckedRegistration[] = [];
   private readonly watchers = new SlotWatchers();
   private readonly dsm = new DsmRegistry();
+  private readonly mqWatched = new MqWatch();
   private readonly intensity: RestartIntensity;
 
   private state: PmState = 'init';
@@ -181,6 +183,13 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
     this.lives.claimed(h.slot, h.generation, trace);
     this.pmSignal.raise(PMSIGNAL_BACKGROUND_WORKER_CHANGE);
     return new BackgroundWorkerHandle(this.handleHost, h.slot, h.generation);
+  }
+
+  /** A handle on the worker registered in `slot` now (its current generation), or null if the slot is free. */
+  handleOf(slot: number): BackgroundWorkerHandle | null {
+    this.assertStarted();
+    const rw = this.list.get(slot);
+    return rw ? new BackgroundWorkerHandle(this.handleHost, rw.slot, rw.generation) : null;
   }
 
   /** A handle from its plain form ({slot, generation}), e.g. one a worker wrote to shared memory. */
@@ -467,7 +476,22 @@ export class Postmaster extends EventEmitter<PostmasterEvents> {
   /** shm_mq_attach for a host endpoint; with `counterparty`, waits end 'detached' once it stops. */
   mqAttach(queue: ShmMq, role: ShmMqRole, endpoint: HostMqEndpoint, counterparty?: BackgroundWorkerHandle): ShmMqHandle {
     this.assertStarted();
-    return this.endpoints.mqAttach(queue, role, endpoint, counterparty);
+    const h = this.endpoints.mqAttach(queue, role, endpoint, counterparty);
+    this.mqWatched.watch(queue);
+    return h;
+  }
+
+  /**
+   * Count a queue's throughput in mqStats() (mq-stats.ts): queues the host attaches to are
+   * counted already; this is for a queue between two workers. Watching again is a no-op.
+   */
+  mqWatch(queue: ShmMq, name?: string): void {
+    this.mqWatched.watch(queue, name);
+  }
+
+  /** Bytes sent and received over the watched queues, read from their headers now. */
+  mqStats(): MqStats {
+    return this.mqWatched.read();
   }
 
   /** The host's one LISTEN connection, made on first use. */

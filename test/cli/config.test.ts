@@ -80,12 +80,14 @@ t.test('loadConfig resolves paths against the file it read', async (t) => {
 });
 
 t.test('the command line', async (t) => {
-  t.same(parseCliArgs(['c.json'], true), { config: 'c.json', output: 'table', intervalMs: 1000, stopAfterMs: null });
-  t.same(parseCliArgs(['c.json'], false), { config: 'c.json', output: 'json', intervalMs: 1000, stopAfterMs: null });
-  t.same(parseCliArgs(['--output', 'json', '--interval', '0.5', 'c.json', '--seconds', '10'], true), { config: 'c.json', output: 'json', intervalMs: 500, stopAfterMs: 10000 });
+  t.same(parseCliArgs(['c.json'], true), { config: 'c.json', output: 'table', intervalMs: 1000, stopAfterMs: null, http: null });
+  t.same(parseCliArgs(['c.json'], false), { config: 'c.json', output: 'json', intervalMs: 1000, stopAfterMs: null, http: null });
+  t.same(parseCliArgs(['--output', 'json', '--interval', '0.5', 'c.json', '--seconds', '10'], true), { config: 'c.json', output: 'json', intervalMs: 500, stopAfterMs: 10000, http: null });
+  t.match(parseCliArgs(['--http', '0', 'c.json'], false), { http: { port: 0, host: '127.0.0.1' } });
+  t.match(parseCliArgs(['--http', '9187', '--http-host', '::1', 'c.json'], false), { http: { port: 9187, host: '::1' } });
   t.same(parseCliArgs(['-h'], false), { help: true });
   t.same(parseCliArgs(['--version'], false), { version: true });
-  for (const argv of [[], ['a', 'b'], ['--output', 'html', 'c'], ['--interval', '0', 'c'], ['--seconds', 'x', 'c'], ['--nope', 'c']]) {
+  for (const argv of [[], ['a', 'b'], ['--output', 'html', 'c'], ['--interval', '0', 'c'], ['--seconds', 'x', 'c'], ['--nope', 'c'], ['--http', '70000', 'c'], ['--http', 'x', 'c'], ['--http-host', '::1', 'c']]) {
     t.throws(() => parseCliArgs(argv, false), { code: 'BGW_ERR_CONFIG_INVALID' }, argv.join(' '));
   }
 });
