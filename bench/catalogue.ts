@@ -1,5 +1,5 @@
 /**
- * Every figure BENCH.md defines, with its unit, baseline and target, in one place: benches
+ * Every figure the benchmark protocol defines, with its unit, baseline and target, in one place: benches
  * fill in numbers through `figure()`, and the runner lists the figures no bench produced.
  * `met` is computed here from the target text, so a row can never disagree with its target.
  */
@@ -15,6 +15,7 @@ const PG_LAUNCH = "PostgreSQL's dynamic bgworker launch (1 parallel worker minus
 const RAW_FUTEX = 'raw Atomics.wait/notify ping-pong';
 const BARE_PAIR = 'bare compareExchange + store pair';
 const MQ_BASE = 'postMessage (copy, or transfer for >= 64 KiB, whichever is faster)';
+const RINGBUF = 'ringbuf.js, 4-byte length prefix, same ring size';
 
 export const CATALOGUE: Record<string, Spec> = {
   'latch.rtt.sync': { unit: 'µs p50', baselineName: RAW_FUTEX, target: 'ratio <= 1.15' },
@@ -35,6 +36,15 @@ export const CATALOGUE: Record<string, Spec> = {
   'mq.bandwidth': { unit: 'MB/s', baselineName: 'single-thread memcpy (Uint8Array.set)', target: 'ratio >= 0.6' },
   'host.eld.256': { unit: 'ms p99', baselineName: 'same with 0 workers', target: 'difference <= 2' },
   'mem.worker': { unit: 'MiB', baselineName: 'bare idle new Worker', target: 'ratio <= 1.05' },
+  // Peers: the library a user would pick instead, in the same run.
+  'mq.64B.ringbuf': { unit: 'msg/s', baselineName: RINGBUF, target: 'ratio >= 3' },
+  'mq.1KiB.ringbuf': { unit: 'msg/s', baselineName: RINGBUF, target: 'ratio >= 3' },
+  'mq.64KiB.ringbuf': { unit: 'msg/s', baselineName: RINGBUF, target: 'ratio >= 5' },
+  'mq.64B.flush.ringbuf': { unit: 'msg/s', baselineName: RINGBUF, target: 'ratio >= 3' },
+  'start.dynamic.bree': { unit: 'ms p50', baselineName: "bree run(name) → the job's first line", target: 'ratio <= 0.1' },
+  'mem.worker.tinypool': { unit: 'MiB', baselineName: 'tinypool, 16 idle threads that each ran a task', target: 'ratio <= 1.05' },
+  'dispatch.rtt': { unit: 'µs p50', baselineName: 'piscina warm run(), one thread', target: 'ratio <= 0.5' },
+  'service.jobs': { unit: 'jobs/s', baselineName: 'the same node:http route, a bare new Worker per request', target: 'ratio >= 1' },
   'notify.wake': { unit: 'µs p50', baselineName: 'bare pg LISTEN client in the host thread', target: 'difference <= 60' },
   'fleet.failover.kill': { unit: 'ms p50', baselineName: 'the stated bound leaseMs + heartbeatMs + S (launch, measured)', target: 'ratio <= 1.0' },
   'fleet.handover': { unit: 'ms p50', baselineName: 'a NOTIFY round trip between two pg clients', target: 'difference <= 250' },
@@ -45,7 +55,7 @@ export const CATALOGUE: Record<string, Spec> = {
 
 function spec(id: string): Spec {
   const s = CATALOGUE[id];
-  if (!s) throw new Error(`figure "${id}" is not in BENCH.md's catalogue`);
+  if (!s) throw new Error(`figure "${id}" is not in the catalogue`);
   return s;
 }
 
@@ -66,7 +76,7 @@ export interface Measured {
   reason?: string;
 }
 
-/** A row of the table: our number beside the same run's baseline, judged by BENCH.md's target. */
+/** A row of the table: our number beside the same run's baseline, judged by its target. */
 export function figure(id: string, m: Measured): Figure {
   const s = spec(id);
   const ratio = m.ours !== null && m.baseline !== null && m.baseline !== 0 ? m.ours / m.baseline : null;

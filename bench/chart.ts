@@ -2,7 +2,7 @@
  * The benchmark chart: one row per figure, its ratio ours / baseline on a log axis, with the
  * baseline (ratio 1) as a line across and the target as a tick on the row; the dot is green
  * when the target is met, red when it is missed, grey when the figure was not measured.
- * Written as plain SVG next to latest.json so a reader can look rather than read.
+ * Written as plain SVG next to the results JSON so a reader can look rather than read.
  */
 import type { Figure } from './types.js';
 

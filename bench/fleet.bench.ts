@@ -14,7 +14,8 @@
  * fleet.converge: declare 100 replicas on 5 hosts → all 100 running, s; baseline: 100
  *   dynamic registrations on one host in this process → all started. Alternating. The
  *   hosts run with leaseMs 5000 / heartbeatMs 1000 here: starting 100 threads at once on
- *   two cores keeps an event loop busy for longer than a 1 s lease allows.
+ *   two cores keeps an event loop busy for longer than a 1 s lease allows. --quick declares
+ *   60 replicas on 3 hosts (against 60 local registrations) and says so in the row.
  * fleet.idle.load: the statements per second one idle host sends (default settings, one
  *   replica running, nothing changing): its fleet connection's count over a window, plus
  *   the host's LISTEN connection's liveness check (pg-listen's paranoid check, one
@@ -191,7 +192,7 @@ async function notifyRoundTrip(a: pg.Client, c: pg.Client): Promise<number> {
 }
 
 async function failoverAndHandover(ctx: BenchContext): Promise<Figure[]> {
-  const rounds = ctx.quick ? 3 : 12;
+  const rounds = ctx.quick ? 1 : 12;
   const out: Figure[] = [];
   const b = await bed('bgw_bench_fleet_move', { capacity: 4, ...FAST, terminateGraceMs: 1000 });
   const ping = new pg.Client(PG);
@@ -243,15 +244,15 @@ async function failoverAndHandover(ctx: BenchContext): Promise<Figure[]> {
   return out;
 }
 
-async function convergeOnce(b: Bed, round: number): Promise<number> {
+async function convergeOnce(b: Bed, round: number, replicas: number): Promise<number> {
   const t0 = wallMs();
   const name = `bulk${round}`;
   const marks = b.hosts.map((h) => h.lines.length);
-  await b.declare(name, 100);
+  await b.declare(name, replicas);
   const starts = (): Line[] => b.hosts.flatMap((h, i) => h.lines.slice(marks[i]).filter((l) => l.event === 'started' && l['worker'] === name));
   const end = performance.now() + 60_000;
-  while (starts().length < 100) {
-    if (performance.now() > end) throw new Error(`only ${starts().length} of 100 replicas started within 60 s`);
+  while (starts().length < replicas) {
+    if (performance.now() > end) throw new Error(`only ${starts().length} of ${replicas} replicas started within 60 s`);
     await sleep(10);
   }
   const last = Math.max(...starts().map((l) => l.at));
@@ -265,12 +266,12 @@ async function convergeOnce(b: Bed, round: number): Promise<number> {
   return (last - t0) / 1000;
 }
 
-async function localOnce(): Promise<number> {
+async function localOnce(replicas: number): Promise<number> {
   const pm = new Postmaster({ logger: silentLogger, maxWorkerProcesses: 110, terminateGraceMs: 1000, execArgv: [] });
   await pm.start();
   try {
     const t0 = performance.now();
-    const handles = await Promise.all(Array.from({ length: 100 }, (_, i) => pm.registerDynamicBackgroundWorker({ name: `local ${i}`, module: workerUrl('idle') })));
+    const handles = await Promise.all(Array.from({ length: replicas }, (_, i) => pm.registerDynamicBackgroundWorker({ name: `local ${i}`, module: workerUrl('idle') })));
     await Promise.all(handles.map((h) => h!.waitForStartup()));
     return (performance.now() - t0) / 1000;
   } finally {
@@ -280,17 +281,21 @@ async function localOnce(): Promise<number> {
 
 async function converge(ctx: BenchContext): Promise<Figure> {
   const rounds = ctx.quick ? 1 : 3;
+  const [hosts, replicas] = ctx.quick ? [3, 60] : [5, 100];
   const b = await bed('bgw_bench_fleet_converge', { capacity: 24, slots: 26, ...ROOMY });
   try {
-    await b.start(5);
+    await b.start(hosts);
     const ours: number[] = [];
     const base: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      base.push(await localOnce());
-      ours.push(await convergeOnce(b, r));
+      base.push(await localOnce(replicas));
+      ours.push(await convergeOnce(b, r, replicas));
       ctx.progress(`fleet.converge ${r + 1}/${rounds}`);
     }
-    return figure('fleet.converge', { ours: median(ours), baseline: median(base), samples: ours.length });
+    return figure('fleet.converge', {
+      ours: median(ours), baseline: median(base), samples: ours.length,
+      ...(ctx.quick ? { reason: `--quick: ${replicas} replicas on ${hosts} hosts, not 100 on 5` } : {}),
+    });
   } finally {
     await b.close();
     await b.db.end();
@@ -298,13 +303,13 @@ async function converge(ctx: BenchContext): Promise<Figure> {
 }
 
 async function idleLoad(ctx: BenchContext): Promise<Figure> {
-  const windowMs = ctx.quick ? 10_000 : 30_000;
+  const windowMs = ctx.quick ? 3_000 : 30_000;
   const b = await bed('bgw_bench_fleet_idle', {});
   try {
     const [h] = [await b.add()];
     await b.declare('idle', 1);
     await b.until(`SELECT coalesce(bool_and(state = 'running'), false) AS ok FROM ${b.schema}.fleet_status`, 'the replica running');
-    await sleep(6_000);
+    await sleep(ctx.quick ? 1_000 : 6_000); // the first heartbeats after the join and the launch
     const stats = async (): Promise<number> => {
       const from = h!.lines.length;
       const l = h!.waitLine((x) => x.event === 'stats', 'the host statistics', 5_000, from);
@@ -319,6 +324,7 @@ async function idleLoad(ctx: BenchContext): Promise<Figure> {
     return figure('fleet.idle.load', {
       ours: fleetPerS + LISTENER_CHECKS_PER_S, baseline: 0, samples: q1 - q0,
       extra: { fleetStatementsPerS: fleetPerS, listenerChecksPerS: LISTENER_CHECKS_PER_S, heartbeatMs: 5000, windowMs },
+      ...(ctx.quick ? { reason: `--quick: a ${windowMs / 1000} s window holds at most one heartbeat` } : {}),
     });
   } finally {
     await b.close();

@@ -11,6 +11,8 @@
  * a generation the pairs stay up, parked between batches, and their batches alternate after
  * one warm-up batch each. p50 and p99 are over every recorded round trip.
  *
+ * The async row also reports, from the same alternation, a raw pair that sleeps with bare
+ * Atomics.waitAsync (the floor of an asynchronous wake-up through V8 and the event loop).
  * The spin row also reports, from the same alternation, the raw pair polling its word as
  * many times as our latch does before sleeping (the floor of spin-then-wait in JS), and what
  * spinning costs when nobody wakes the waiter: the process's
@@ -82,17 +84,17 @@ async function oursPair(pm: Postmaster, mode: Mode): Promise<Pair> {
   return pair;
 }
 
-async function plainPair(mode: Mode, spin = 0): Promise<Pair> {
+async function plainPair(mode: Mode, spin = 0, asyncWait = false): Promise<Pair> {
   const sab = new SharedArrayBuffer(PAIR_BYTES);
   let threads: Worker[];
-  if (mode === 'async') {
+  if (mode === 'async' && !asyncWait) {
     const { port1, port2 } = new MessageChannel();
     threads = await Promise.all([
       startWorker(workerUrl('message-pair'), { sab, role: 'ping', port: port1 }, [port1]),
       startWorker(workerUrl('message-pair'), { sab, role: 'pong', port: port2 }, [port2]),
     ]);
   } else {
-    threads = await Promise.all(['ping', 'pong'].map((role) => startWorker(workerUrl('atomics-pair'), { sab, role, spin })));
+    threads = await Promise.all(['ping', 'pong'].map((role) => startWorker(workerUrl('atomics-pair'), { sab, role, spin, asyncWait })));
   }
   const pair = new Pair(sab, 0, async () => {
     const gone = threads.map(exited);
@@ -118,6 +120,7 @@ function batches(pair: Pair, n: number, into: number[]): (record: boolean) => Pr
 async function generation(pm: Postmaster, mode: Mode, rounds: number, batch: number, into: number[][]): Promise<void> {
   const pairs = [await oursPair(pm, mode), await plainPair(mode)];
   if (mode === 'spin') pairs.push(await plainPair(mode, SPIN));
+  if (mode === 'async') pairs.push(await plainPair(mode, 0, true));
   try {
     await alternate(rounds, 1, ...pairs.map((p, i) => batches(p, batch, into[i]!)));
   } finally {
@@ -126,23 +129,24 @@ async function generation(pm: Postmaster, mode: Mode, rounds: number, batch: num
 }
 
 async function measureMode(ctx: BenchContext, pm: Postmaster, id: string, mode: Mode): Promise<Figure> {
-  const generations = ctx.quick ? 4 : 20;
+  const generations = ctx.quick ? 2 : 20;
   const rounds = 2;
   const batch = ctx.quick ? 150 : 250;
   const ours: number[] = [];
   const base: number[] = [];
-  const rawSpin: number[] = [];
+  const raw: number[] = [];
   for (let g = 0; g < generations; g++) {
     ctx.progress(`${id}: pairs ${g + 1}/${generations}`);
-    await generation(pm, mode, rounds, batch, [ours, base, rawSpin]);
+    await generation(pm, mode, rounds, batch, [ours, base, raw]);
   }
   const o = summarize(ours);
   const s = summarize(base);
   const extra: Record<string, number> = { p99_us: o.p99, baseline_p99_us: s.p99, pair_generations: generations };
   if (mode === 'spin') {
-    Object.assign(extra, { spin_polls: SPIN, raw_spin_pair_p50_us: median(rawSpin), raw_spin_pair_p99_us: summarize(rawSpin).p99 });
+    Object.assign(extra, { spin_polls: SPIN, raw_spin_pair_p50_us: median(raw), raw_spin_pair_p99_us: summarize(raw).p99 });
     Object.assign(extra, await idleCpu(ctx, pm));
   }
+  if (mode === 'async') Object.assign(extra, { raw_wait_async_pair_p50_us: median(raw), raw_wait_async_pair_p99_us: summarize(raw).p99 });
   return figure(id, { ours: o.p50, baseline: s.p50, samples: o.n, extra });
 }
 

@@ -9,8 +9,9 @@
  * first message to the receiver's end marker, on a clock both threads share. The shm_mq
  * sender sends blocking and unflushed (the ring/4 rule publishes), the receiver reads one
  * byte of each message; its ring holds at least 16 messages and at least 1 MiB. Rounds
- * alternate ours, clone, transfer, memcpy, after two warm-up rounds of each; figures are
- * medians. Round sizes differ between ours and the baseline so that each lasts ~0.1 s.
+ * alternate ours, clone, transfer, memcpy, after two warm-up rounds of each (one with
+ * --quick); figures are medians. Round sizes differ between ours and the baseline so that
+ * each lasts ~0.1 s.
  */
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { ShmMq } from '../lib/shm/shm-mq.js';
@@ -24,7 +25,6 @@ const MEMCPY = 'single-thread memcpy (Uint8Array.set)';
 const MiB = 1 << 20;
 /** Queue bytes for messages of `size`: a ring of 16 messages, and of 1 MiB at least. */
 const queueBytes = (size: number): number => Math.max(MiB, 16 * size) + 64;
-const WARMUPS = 2;
 
 interface Case {
   id: string;
@@ -32,7 +32,7 @@ interface Case {
   /** Messages per round through shm_mq, and through the MessagePort. */
   count: number;
   baseCount: number;
-  /** BENCH.md's target: ratio >= min. */
+  /** the target: ratio >= min. */
   min: number;
 }
 
@@ -108,6 +108,7 @@ interface Measured {
 
 /** Alternate rounds of ours, clone, transfer (64 KiB and up) and memcpy (1 MiB) for one case. */
 async function measure(c: Case, mq: Pair, port: Pair, rounds: number, ctx: BenchContext): Promise<Measured> {
+  const WARMUPS = ctx.quick ? 1 : 2;
   const ours: number[] = [];
   const clone: number[] = [];
   const transfer: number[] = [];
@@ -135,7 +136,7 @@ const bench: Bench = {
   name: 'mq',
   figures: [...CASES.map((c) => c.id), 'mq.bandwidth'],
   async run(ctx) {
-    const rounds = ctx.quick ? 3 : 7;
+    const rounds = ctx.quick ? 2 : 7;
     const bandwidth = ctx.wants('mq.bandwidth');
     const figures: Figure[] = [];
     const port = await Pair.port();

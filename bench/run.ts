@@ -1,11 +1,13 @@
 /**
  * The benchmark runner (`npm run bench`): runs every dist/bench/*.bench.js in turn, prints
  * a table of each figure beside its same-run baseline, and writes the figures with a record
- * of the machine to bench/results/latest.json (BENCH.md's shape) and a chart of the ratios
- * to bench/results/latest.svg. A BENCH.md figure that no
- * bench produced is still listed, with ours: null and the reason.
+ * of the machine to bench/out/latest.json (the benchmark protocol's shape) and a chart of
+ * the ratios to bench/out/latest.svg. bench/out/ is ignored, so a run leaves the work tree
+ * clean; `--publish` also writes bench/results/figures.json and figures.svg, the committed
+ * figures the README cites, which change only when someone means them to. A catalogued
+ * figure that no bench produced is still listed, with ours: null and the reason.
  *
- *   node dist/bench/run.js [--quick] [--only <figure-or-bench-prefix>] [--json <path>]
+ *   node dist/bench/run.js [--quick] [--only <figure-or-bench-prefix>] [--json <path>] [--publish]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ interface Args {
   quick: boolean;
   only: string | null;
   json: string;
+  publish: boolean;
 }
 
 /** A bench that takes longer than this is abandoned and its figures reported as not measured. */
@@ -30,13 +33,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: null, json: join(repoRoot, 'bench', 'results', 'latest.json') };
+  const args: Args = { quick: false, only: null, json: join(repoRoot, 'bench', 'out', 'latest.json'), publish: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
     else if (a === '--only' && argv[i + 1]) args.only = argv[++i]!;
     else if (a === '--json' && argv[i + 1]) args.json = resolve(argv[++i]!);
-    else throw new Error(`unknown argument "${a}"; usage: run.js [--quick] [--only <prefix>] [--json <path>]`);
+    else if (a === '--publish') args.publish = true;
+    else throw new Error(`unknown argument "${a}"; usage: run.js [--quick] [--only <prefix>] [--json <path>] [--publish]`);
   }
   return args;
 }
@@ -125,6 +129,15 @@ function table(figures: Figure[]): string {
   return out.join('\n');
 }
 
+/** Writes the JSON at `path` and the chart beside it (.svg); returns what it wrote. */
+function writeResults(path: string, json: string, svg: string): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, json);
+  const chart = path.replace(/\.json$/, '.svg');
+  writeFileSync(chart, svg);
+  return `${path} and ${chart}`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -133,11 +146,11 @@ async function main(): Promise<void> {
   // On a shared machine, other work running at the same time shows in the load averages.
   const meta = { ...before, loadavg1_end: loadavg()[0]!, quick: args.quick ? 1 : 0 };
   process.stdout.write(`${table(figures)}\n`);
-  mkdirSync(dirname(args.json), { recursive: true });
-  writeFileSync(args.json, `${JSON.stringify({ meta, figures }, null, 2)}\n`);
-  const svg = args.json.replace(/\.json$/, '.svg');
-  writeFileSync(svg, chartSvg(figures, `bgworker benchmarks — Node ${process.version}, ${before['cores']} cores, ${String(before['commit'] ?? '').slice(0, 7)}`));
-  process.stderr.write(`wrote ${args.json} and ${svg} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const json = `${JSON.stringify({ meta, figures }, null, 2)}\n`;
+  const svg = chartSvg(figures, `bgworker benchmarks — Node ${process.version}, ${before['cores']} cores, ${String(before['commit'] ?? '').slice(0, 7)}`);
+  const written = [writeResults(args.json, json, svg)];
+  if (args.publish) written.push(writeResults(join(repoRoot, 'bench', 'results', 'figures.json'), json, svg));
+  process.stderr.write(`wrote ${written.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   // A bench abandoned on timeout may still hold threads; the results are written, so leave.
   process.exit(0);
 }

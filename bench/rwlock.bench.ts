@@ -7,7 +7,9 @@
  *   three alternate after warm-up batches, and each figure is the median batch rate.
  * rwlock.contended: 4 threads, each doing 1 exclusive section (write 256 words) in 10 and 9
  *   shared ones (read them), total ops/s; the baseline runs the same sections under one
- *   exclusive-only futex mutex. Windows of the two alternate; medians. 2 threads in extra.
+ *   exclusive-only futex mutex. Windows of the two alternate; medians. In extra: the same
+ *   at 2 threads, and at 4 threads with read sections 16× longer (all DATA_WORDS), where
+ *   the readers' parallelism outweighs the cost of moving the lock's cache line.
  * rwlock.writer.p99: a writer takes the lock exclusively every 0.3 ms while 2 readers hold it
  *   shared back to back for 100 µs each (a flood: the lock is never free of readers). The
  *   baseline is what a fair writer should wait at worst: one read hold × the readers.
@@ -23,7 +25,7 @@ import { figure, unavailable } from './catalogue.js';
 import { alternate, exited, Hang, reply, sleep, startWorker, within, workerUrl } from './harness.js';
 import { median, quantile } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
-import { GO, LOCK, RWLOCK_BYTES, type RwOp, STOP } from './workers/rwlock-layout.js';
+import { DATA_WORDS, GO, LOCK, RWLOCK_BYTES, type RwOp, SECTION_WORDS, STOP } from './workers/rwlock-layout.js';
 
 const THREADS = 4;
 const READERS = 2;
@@ -82,15 +84,15 @@ async function uncontended(ctx: BenchContext, rig: Rig): Promise<Figure[]> {
     .map((k) => figure(`rwlock.${k}`, { ours: median(rates[k]), baseline: bare, samples: rates[k].length * n, extra: { batches: rates[k].length } }));
 }
 
-async function mixedWindow(rig: Rig, threads: number, kind: 'rwlock' | 'mutex', ms: number): Promise<number> {
-  const asks = rig.workers.slice(0, threads).map((w) => ask<{ ops: number; ms: number }>(w, { op: 'mixed', kind }));
+async function mixedWindow(rig: Rig, threads: number, kind: 'rwlock' | 'mutex', ms: number, readWords: number): Promise<number> {
+  const asks = rig.workers.slice(0, threads).map((w) => ask<{ ops: number; ms: number }>(w, { op: 'mixed', kind, readWords }));
   await go(rig);
   await sleep(ms);
   const rs = await finish(rig, asks);
   return rs.reduce((sum, r) => sum + r.ops / (r.ms / 1000), 0);
 }
 
-async function contendedRates(ctx: BenchContext, rig: Rig, threads: number, rounds: number): Promise<{ rw: number[]; mutex: number[] }> {
+async function contendedRates(ctx: BenchContext, rig: Rig, threads: number, rounds: number, readWords = SECTION_WORDS): Promise<{ rw: number[]; mutex: number[] }> {
   const ms = ctx.quick ? 150 : 400;
   const rw: number[] = [];
   const mutex: number[] = [];
@@ -98,14 +100,14 @@ async function contendedRates(ctx: BenchContext, rig: Rig, threads: number, roun
     rounds,
     1,
     async (rec) => {
-      const r = await mixedWindow(rig, threads, 'rwlock', ms);
+      const r = await mixedWindow(rig, threads, 'rwlock', ms, readWords);
       if (rec) rw.push(r);
     },
     async (rec) => {
-      const r = await mixedWindow(rig, threads, 'mutex', ms);
+      const r = await mixedWindow(rig, threads, 'mutex', ms, readWords);
       if (!rec) return;
       mutex.push(r);
-      ctx.progress(`rwlock.contended ${threads} threads, window ${mutex.length}/${rounds}`);
+      ctx.progress(`rwlock.contended ${threads} threads, ${readWords}-word reads, window ${mutex.length}/${rounds}`);
     },
   );
   return { rw, mutex };
@@ -117,11 +119,13 @@ async function contended(ctx: BenchContext): Promise<Figure> {
   const extra: Record<string, number> = { threads: THREADS };
   try {
     const two = await withRig((rig) => contendedRates(ctx, rig, 2, ctx.quick ? 1 : 4));
-    Object.assign(extra, { two_threads_ops_per_s: median(two.rw), two_threads_mutex_ops_per_s: median(two.mutex) });
+    Object.assign(extra, { two_threads_ops_per_s: median(two.rw), two_threads_mutex_ops_per_s: median(two.mutex), two_threads_ratio: median(two.rw) / median(two.mutex) });
+    const long = await withRig((rig) => contendedRates(ctx, rig, THREADS, ctx.quick ? 1 : 4, DATA_WORDS));
+    Object.assign(extra, { long_read_words: DATA_WORDS, long_read_ops_per_s: median(long.rw), long_read_mutex_ops_per_s: median(long.mutex), long_read_ratio: median(long.rw) / median(long.mutex) });
     return figure('rwlock.contended', { ...m, extra });
   } catch (err) {
     if (!(err instanceof Hang)) throw err;
-    return figure('rwlock.contended', { ...m, extra, reason: `2-thread run not measured: ${err.message}` });
+    return figure('rwlock.contended', { ...m, extra, reason: `2-thread or long-read run not measured: ${err.message}` });
   }
 }
 

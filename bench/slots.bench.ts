@@ -11,8 +11,11 @@
  * the entry begins (handle.waitForReady(), readiness 'entry') over the cycles.
  *
  * Extra: the cost of one activity() read (pg_stat_activity for bgworkers) with every slot
- * held by an idle worker.
+ * held by an idle worker; and what bounds the cycle rate: the process's CPU time per
+ * completed cycle (the window and the pause after it, so that threads still tearing down
+ * count), ours beside bare, and how busy the cores were during the windows.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type BackgroundWorkerHandle, Postmaster, silentLogger } from '../lib/index.js';
 import { figure } from './catalogue.js';
@@ -21,20 +24,50 @@ import { median, quantile } from './stats.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const SLOTS = 8;
-const PAUSE_MS = 300;
+/** A window's length, how many are recorded, and the rest after each, so that threads still being torn down do not spill into the next. */
+interface Windows {
+  ms: number;
+  rounds: number;
+  pauseMs: number;
+}
 
-/** Run `cycle` in SLOTS concurrent loops for `ms`; completed cycles per second. */
-async function churn(ms: number, cycle: () => Promise<boolean>): Promise<number> {
+const windowsFor = (ctx: BenchContext): Windows => (ctx.quick ? { ms: 300, rounds: 1, pauseMs: 150 } : { ms: 1500, rounds: 4, pauseMs: 300 });
+
+interface Window {
+  rate: number;
+  cpuMsPerCycle: number;
+  /** CPU time over the window / (wall time × cores). */
+  busy: number;
+}
+
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
+/** Run `cycle` in SLOTS concurrent loops for one window: completed cycles per second, and their CPU. */
+async function churn({ ms, pauseMs }: Windows, cycle: () => Promise<boolean>): Promise<Window> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let cycles = 0;
   const loop = async (): Promise<void> => {
     while (performance.now() - t0 < ms) if (await cycle()) cycles++;
   };
   await Promise.all(Array.from({ length: SLOTS }, loop));
-  const rate = cycles / ((performance.now() - t0) / 1000);
-  await sleep(PAUSE_MS);
-  return rate;
+  const wall = performance.now() - t0;
+  const busy = cpuMs(process.cpuUsage(c0)) / (wall * availableParallelism());
+  await sleep(pauseMs);
+  return { rate: cycles / (wall / 1000), cpuMsPerCycle: cpuMs(process.cpuUsage(c0)) / cycles, busy };
 }
+
+/** The figure's extra: CPU per cycle and core use, ours beside bare (medians over the windows). */
+function cpuExtra(ours: Window[], bare: Window[]): Record<string, number> {
+  return {
+    cpu_ms_per_cycle: median(ours.map((w) => w.cpuMsPerCycle)),
+    baseline_cpu_ms_per_cycle: median(bare.map((w) => w.cpuMsPerCycle)),
+    cores_busy: median(ours.map((w) => w.busy)),
+    baseline_cores_busy: median(bare.map((w) => w.busy)),
+  };
+}
+
+const rate = (ws: Window[]): number => median(ws.map((w) => w.rate));
 
 async function oursCycle(pm: Postmaster, reusable = false, starts?: number[]): Promise<boolean> {
   const t0 = performance.now();
@@ -75,50 +108,50 @@ async function activityCost(pm: Postmaster): Promise<number> {
 }
 
 async function measure(ctx: BenchContext, pm: Postmaster): Promise<Figure> {
-  const ms = ctx.quick ? 600 : 1500;
-  const rounds = ctx.quick ? 2 : 4;
-  const ours: number[] = [];
-  const bare: number[] = [];
+  const win = windowsFor(ctx);
+  const { ms, rounds } = win;
+  const ours: Window[] = [];
+  const bare: Window[] = [];
   await alternate(
     rounds,
     1,
     async (rec) => {
       ctx.progress(`slots.churn: bgworkers, ${rec ? `window ${ours.length + 1}/${rounds}` : 'warm-up'}`);
-      const r = await churn(ms, () => oursCycle(pm));
+      const r = await churn(win, () => oursCycle(pm));
       if (rec) ours.push(r);
     },
     async (rec) => {
       ctx.progress(`slots.churn: bare threads, ${rec ? `window ${bare.length + 1}/${rounds}` : 'warm-up'}`);
-      const r = await churn(ms, bareCycle);
+      const r = await churn(win, bareCycle);
       if (rec) bare.push(r);
     },
   );
   const activityUs = await activityCost(pm);
-  return figure('slots.churn', { ours: median(ours), baseline: median(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, activity_read_us: activityUs } });
+  return figure('slots.churn', { ours: rate(ours), baseline: rate(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, activity_read_us: activityUs, ...cpuExtra(ours, bare) } });
 }
 
 async function measureReuse(ctx: BenchContext, pm: Postmaster): Promise<Figure> {
-  const ms = ctx.quick ? 600 : 1500;
-  const rounds = ctx.quick ? 2 : 4;
-  const ours: number[] = [];
-  const bare: number[] = [];
+  const win = windowsFor(ctx);
+  const { ms, rounds } = win;
+  const ours: Window[] = [];
+  const bare: Window[] = [];
   const starts: number[] = [];
   await alternate(
     rounds,
     1,
     async (rec) => {
       ctx.progress(`slots.churn.reuse: reusable bgworkers, ${rec ? `window ${ours.length + 1}/${rounds}` : 'warm-up'}`);
-      const r = await churn(ms, () => oursCycle(pm, true, rec ? starts : undefined));
+      const r = await churn(win, () => oursCycle(pm, true, rec ? starts : undefined));
       if (rec) ours.push(r);
     },
     async (rec) => {
       ctx.progress(`slots.churn.reuse: bare threads, ${rec ? `window ${bare.length + 1}/${rounds}` : 'warm-up'}`);
-      const r = await churn(ms, bareCycle);
+      const r = await churn(win, bareCycle);
       if (rec) bare.push(r);
     },
   );
   const start = { start_p50_ms: quantile(starts, 0.5), start_p99_ms: quantile(starts, 0.99), start_samples: starts.length };
-  return figure('slots.churn.reuse', { ours: median(ours), baseline: median(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, ...start } });
+  return figure('slots.churn.reuse', { ours: rate(ours), baseline: rate(bare), samples: ours.length, extra: { slots: SLOTS, window_ms: ms, ...start, ...cpuExtra(ours, bare) } });
 }
 
 const bench: Bench = {

@@ -12,11 +12,17 @@
  * launch on the local server: the median time of a tiny query planned with one parallel
  * worker minus the median with none, the two alternating on two sessions.
  *
+ * start.dynamic.bree: the same number of ours against bree's run(name) → the job's first
+ * line, which stamps the same shared clock; bree starts a fresh thread per run. Measured in
+ * the same alternation (ours, bare, bree, one start each) when the figure is asked for.
+ *
  * Extras: register → the handle's 'started' event and → 'stopped' (launch and teardown as
  * the host sees them), the bare worker's first message as the host receives it, and
  * piscina's warm run() on an already-started thread, which starts no thread at all.
  */
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import Bree from 'bree';
 import pg from 'pg';
 import { Piscina } from 'piscina';
 import { BGWORKER_SHMEM_ACCESS, Postmaster, silentLogger } from '../lib/index.js';
@@ -30,6 +36,7 @@ const SETTLE_MS = 60;
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', connectionTimeoutMillis: 3000 };
 const PG_TABLE = 'bgworker_bench_parallel';
 const PG_QUERY = `SELECT count(*) FROM ${PG_TABLE}`;
+const BREE_JOB = 'bree-job';
 
 interface DynamicRun {
   entry: number[];
@@ -37,6 +44,7 @@ interface DynamicRun {
   stopped: number[];
   bareEntry: number[];
   bareMessage: number[];
+  bree: number[];
 }
 
 async function oursOnce(pm: Postmaster, stamp: Float64Array, run: DynamicRun | null): Promise<void> {
@@ -76,25 +84,56 @@ async function bareOnce(run: DynamicRun | null): Promise<void> {
   await sleep(SETTLE_MS);
 }
 
+/** A bree instance with the one job (its first run, a warm-up, initializes it), and the Float64 the job stamps. */
+function startBree(): { bree: Bree; stamp: Float64Array } {
+  const stamp = new Float64Array(new SharedArrayBuffer(8));
+  const bree = new Bree({
+    root: false,
+    logger: false,
+    jobs: [{ name: BREE_JOB, path: fileURLToPath(workerUrl(BREE_JOB)) }],
+    worker: { workerData: { stamp: stamp.buffer } },
+  });
+  return { bree, stamp };
+}
+
+async function breeOnce(bree: Bree, stamp: Float64Array, run: DynamicRun | null): Promise<void> {
+  stamp[0] = 0;
+  const gone = new Promise<void>((resolve) => {
+    const onDeleted = (name: string): void => {
+      if (name !== BREE_JOB) return;
+      bree.off('worker deleted', onDeleted);
+      resolve();
+    };
+    bree.on('worker deleted', onDeleted);
+  });
+  const t0 = wallMs();
+  await bree.run(BREE_JOB);
+  await gone;
+  if (stamp[0] === 0) throw new Error('the bree job ended without running its first line');
+  run?.bree.push(stamp[0]! - t0);
+  await sleep(SETTLE_MS);
+}
+
 async function measureDynamic(ctx: BenchContext): Promise<DynamicRun> {
   const pm = new Postmaster({ logger: silentLogger, shmem: { [REGION]: 64 }, terminateGraceMs: 1000 });
   await pm.start();
   const stamp = pm.shmem(REGION).float64;
-  const run: DynamicRun = { entry: [], started: [], stopped: [], bareEntry: [], bareMessage: [] };
-  const rounds = ctx.quick ? 20 : 200;
+  const bree = ctx.wants('start.dynamic.bree') ? startBree() : null;
+  const run: DynamicRun = { entry: [], started: [], stopped: [], bareEntry: [], bareMessage: [], bree: [] };
+  const rounds = ctx.quick ? 12 : 200;
   let done = 0;
+  const runs = [
+    (rec: boolean) => oursOnce(pm, stamp, rec ? run : null),
+    async (rec: boolean) => {
+      await bareOnce(rec ? run : null);
+      if (rec && ++done % 10 === 0) ctx.progress(`start.dynamic ${done}/${rounds}`);
+    },
+  ];
+  if (bree) runs.push((rec) => breeOnce(bree.bree, bree.stamp, rec ? run : null));
   try {
-    await alternate(
-      rounds,
-      5,
-      (rec) => oursOnce(pm, stamp, rec ? run : null),
-      async (rec) => {
-        await bareOnce(rec ? run : null);
-        if (rec && ++done % 20 === 0) ctx.progress(`start.dynamic ${done}/${rounds}`);
-      },
-    );
+    await alternate(rounds, 5, ...runs);
   } finally {
-    await pm.shutdown('fast');
+    await Promise.all([pm.shutdown('fast'), bree?.bree.stop()]);
   }
   return run;
 }
@@ -104,7 +143,7 @@ async function measurePiscina(quick: boolean): Promise<{ runMs: number; firstLin
   const pool = new Piscina({ filename: workerUrl('piscina-task').href, minThreads: 1, maxThreads: 1 });
   const round: number[] = [];
   const first: number[] = [];
-  const n = quick ? 1000 : 5000;
+  const n = quick ? 500 : 5000;
   try {
     for (let i = -500; i < n; i++) {
       const t0 = wallMs();
@@ -138,6 +177,17 @@ async function dynamicFigure(ctx: BenchContext, run: DynamicRun): Promise<Figure
       piscina_warm_run_p50_ms: pis.runMs,
       piscina_task_first_line_p50_ms: pis.firstLineMs,
     },
+  });
+}
+
+function breeFigure(run: DynamicRun): Figure {
+  const ours = summarize(run.entry);
+  const base = summarize(run.bree);
+  return figure('start.dynamic.bree', {
+    ours: ours.p50,
+    baseline: base.p50,
+    samples: Math.min(ours.n, base.n),
+    extra: { p99_ms: ours.p99, baseline_p99_ms: base.p99 },
   });
 }
 
@@ -204,12 +254,13 @@ async function pgFigure(ctx: BenchContext, run: DynamicRun): Promise<Figure> {
 
 const bench: Bench = {
   name: 'start',
-  figures: ['start.dynamic', 'start.dynamic.pg'],
+  figures: ['start.dynamic', 'start.dynamic.pg', 'start.dynamic.bree'],
   async run(ctx) {
     const run = await measureDynamic(ctx);
     const out: Figure[] = [];
     if (ctx.wants('start.dynamic')) out.push(await dynamicFigure(ctx, run));
     if (ctx.wants('start.dynamic.pg')) out.push(await pgFigure(ctx, run));
+    if (ctx.wants('start.dynamic.bree')) out.push(breeFigure(run));
     return out;
   },
 };

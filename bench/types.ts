@@ -1,7 +1,7 @@
 /**
- * The shape every benchmark file shares (BENCH.md): each `bench/<concept>.bench.ts`
+ * The shape every benchmark file shares: each `bench/<concept>.bench.ts`
  * default-exports a Bench; `bench/run.ts` runs them, prints the table and writes
- * bench/results/latest.json.
+ * bench/out/latest.json (and, with --publish, bench/results/figures.json).
  *
  * A Figure pairs our number with a baseline measured in the same run, interleaved
  * (A B A B …) after a warm-up. `ratio` = ours / baseline. A figure that cannot run here

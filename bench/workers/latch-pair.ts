@@ -4,16 +4,15 @@
  * path every worker uses (interrupt check, host-death check, then the sleep), in
  * PostgreSQL's Pattern A (reset, check for work, wait; docs/semantics.md §5.3).
  *
- * The public worker API can set only a worker's own latch, so the peer's latch is taken from
- * the proc array by slot (each worker publishes its slot in the region): that is the same
- * Latch.set a "set that worker's latch" call would make.
+ * The peer's latch is taken by slot (each worker publishes its slot in the region) through the
+ * worker's shm_mq endpoint, whose latchOf is the same Latch.set a "set that worker's latch"
+ * call would make.
  *
  * `napper` is an idle waiter for the spin row's CPU figure: it naps on its latch with a
  * timeout, spinning before each sleep if asked to, and nobody ever sets its latch.
  */
 import type { Latch } from '../../lib/shm/latch.js';
 import { type WorkerContext, WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_TIMEOUT } from '../../lib/worker/index.js';
-import { getMyProc } from '../../lib/worker/my-proc.js';
 import { PING, PING_SLOT, PONG, PONG_SLOT, serveBatches, STOP, TURN } from './pair-layout.js';
 
 export interface PairArg {
@@ -36,16 +35,16 @@ function publishSlot(ctx: WorkerContext, i32: Int32Array, at: number): void {
 }
 
 /** The peer's process latch, once the peer has published its slot at `at`. */
-function peerLatch(i32: Int32Array, at: number): Latch {
+function peerLatch(ctx: WorkerContext, i32: Int32Array, at: number): Latch {
   let s: number;
   while ((s = Atomics.load(i32, at)) === 0) Atomics.wait(i32, at, 0, 10);
-  return getMyProc().procs.latch(s - 1);
+  return ctx.mqEndpoint().latchOf(s - 1);
 }
 
 export async function ping(ctx: WorkerContext<PairArg>): Promise<void> {
   const { int32: i32, float64: f64 } = ctx.shmem(ctx.mainArg.region);
   publishSlot(ctx, i32, PING_SLOT);
-  const peer = peerLatch(i32, PONG_SLOT);
+  const peer = peerLatch(ctx, i32, PONG_SLOT);
   const opts = { spin: ctx.mainArg.spin };
   const myTurn = (): boolean => {
     ctx.latch.reset();
@@ -74,7 +73,7 @@ export async function ping(ctx: WorkerContext<PairArg>): Promise<void> {
 export async function pong(ctx: WorkerContext<PairArg>): Promise<void> {
   const i32 = ctx.shmem(ctx.mainArg.region).int32;
   publishSlot(ctx, i32, PONG_SLOT);
-  const peer = peerLatch(i32, PING_SLOT);
+  const peer = peerLatch(ctx, i32, PING_SLOT);
   const opts = { spin: ctx.mainArg.spin };
   for (;;) {
     ctx.latch.reset();

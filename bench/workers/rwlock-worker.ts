@@ -4,8 +4,8 @@
  *
  *   solo    n uncontended acquire+release pairs of the LWLock (shared or exclusive), or of a
  *           bare compareExchange + store → { rate } in ops/s
- *   mixed   from GO until STOP, 1 exclusive section in 10 (writes every data word) and 9
- *           shared ones (read every data word), under the LWLock or, for the baseline,
+ *   mixed   from GO until STOP, 1 exclusive section in 10 (writes SECTION_WORDS words) and
+ *           9 shared ones (read readWords words), under the LWLock or, for the baseline,
  *           all under an exclusive-only futex mutex → { ops, ms }
  *   reader  from GO until STOP, shared holds of holdUs each, back to back → { holdUs } (median)
  *   writer  after GO, `samples` exclusive acquisitions gapMs apart → { waitsUs }
@@ -15,7 +15,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LWLock, type LWLockMode } from '../../lib/shm/lwlock.js';
-import { BARE, DATA, DATA_WORDS, GO, LOCK, MUTEX, type RwOp, STOP } from './rwlock-layout.js';
+import { BARE, DATA, DATA_WORDS, GO, LOCK, MUTEX, type RwOp, SECTION_WORDS, STOP } from './rwlock-layout.js';
 
 const i32 = new Int32Array((workerData as { sab: SharedArrayBuffer }).sab);
 const data = i32.subarray(DATA, DATA + DATA_WORDS);
@@ -57,21 +57,21 @@ function mutexUnlock(): void {
   }
 }
 
-function readSection(): number {
+function readSection(words: number): number {
   let sum = 0;
-  for (let k = 0; k < DATA_WORDS; k++) sum += data[k]!;
+  for (let k = 0; k < words; k++) sum += data[k]!;
   return sum;
 }
 
 function writeSection(): void {
-  for (let k = 0; k < DATA_WORDS; k++) data[k]!++;
+  for (let k = 0; k < SECTION_WORDS; k++) data[k]!++;
 }
 
 function awaitGo(): void {
   while (Atomics.load(i32, GO) === 0) Atomics.wait(i32, GO, 0);
 }
 
-function mixedRwlock(): { ops: number; ms: number; sink: number } {
+function mixedRwlock(readWords: number): { ops: number; ms: number; sink: number } {
   awaitGo();
   const t0 = performance.now();
   let ops = 0;
@@ -82,7 +82,7 @@ function mixedRwlock(): { ops: number; ms: number; sink: number } {
     lock.release('exclusive');
     for (let k = 0; k < 9; k++) {
       lock.acquire('shared');
-      sink += readSection();
+      sink += readSection(readWords);
       lock.release('shared');
     }
     ops += 10;
@@ -90,7 +90,7 @@ function mixedRwlock(): { ops: number; ms: number; sink: number } {
   return { ops, ms: performance.now() - t0, sink };
 }
 
-function mixedMutex(): { ops: number; ms: number; sink: number } {
+function mixedMutex(readWords: number): { ops: number; ms: number; sink: number } {
   awaitGo();
   const t0 = performance.now();
   let ops = 0;
@@ -101,7 +101,7 @@ function mixedMutex(): { ops: number; ms: number; sink: number } {
     mutexUnlock();
     for (let k = 0; k < 9; k++) {
       mutexLock();
-      sink += readSection();
+      sink += readSection(readWords);
       mutexUnlock();
     }
     ops += 10;
@@ -142,7 +142,7 @@ function perform(m: RwOp): unknown {
     case 'solo':
       return { rate: m.kind === 'bare' ? soloBare(m.n) : soloLock(m.kind, m.n) };
     case 'mixed':
-      return m.kind === 'rwlock' ? mixedRwlock() : mixedMutex();
+      return m.kind === 'rwlock' ? mixedRwlock(m.readWords) : mixedMutex(m.readWords);
     case 'reader':
       return reader(m.holdUs);
     case 'writer':
