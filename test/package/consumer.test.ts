@@ -3,10 +3,11 @@
  * repository installs the tarball from the npm cache, writes its own workers and runs them:
  *
  *   - plain JavaScript: a host and a worker, no loader, no build step;
- *   - TypeScript: a host and a worker run through tsx's register API from a one-line
- *     module passed to `node --import`, which worker threads inherit; tsc type-checks both
- *     against the published declarations;
- *   - the `bgworker` bin, running a TypeScript worker from a config file.
+ *   - TypeScript workers with no set-up: a plain JavaScript host registers a .ts worker and
+ *     its thread loads tsx for itself; a TypeScript host run with `node --import tsx`; tsc
+ *     type-checks both against the published declarations;
+ *   - the `bgworker` bin, running a TypeScript worker from a config file, no flags;
+ *   - without tsx, registering a .ts worker fails at once with BGW_ERR_TS_LOADER_MISSING.
  */
 import t from 'tap';
 import { execFile, type ExecFileOptions } from 'node:child_process';
@@ -84,11 +85,6 @@ await pm.shutdown('fast');
 console.log(JSON.stringify({ value, lastExit: row.lastExit, logs }));
 `;
 
-const REGISTER_TS = `// TypeScript for this thread; worker threads inherit the --import that loads this file.
-import { register } from 'tsx/esm/api';
-register();
-`;
-
 const TSCONFIG = JSON.stringify({
   compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
   include: ['*.ts'],
@@ -114,23 +110,43 @@ t.test('a plain JavaScript worker runs with no loader', async (t) => {
   t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.js stored 42'] });
 });
 
-t.test('a TypeScript host and worker: type-checked against the declarations, run through tsx', async (t) => {
+t.test('a .ts worker needs no set-up: its thread loads tsx for itself', async (t) => {
   write('worker.ts', TS_WORKER);
+  write('js-host.js', host('worker.ts', false));
+  const { stdout } = await run('a JavaScript host to run its TypeScript worker, no flags', process.execPath, ['js-host.js'], { cwd: project, env });
+  t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.ts stored 42'] });
+});
+
+t.test('a TypeScript host and worker: type-checked against the declarations, the host run by tsx', async (t) => {
   write('host.ts', host('worker.ts', true));
-  write('register-ts.mjs', REGISTER_TS);
   write('tsconfig.json', TSCONFIG);
   await t.resolves(run('tsc on the consumer project', process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: project, env }, TOOL_MS), 'tsc finds no error');
-  const { stdout } = await run('the TypeScript host to run its worker and exit', process.execPath, ['--import', './register-ts.mjs', 'host.ts'], { cwd: project, env });
+  const { stdout } = await run('the TypeScript host to run its worker and exit', process.execPath, ['--import', 'tsx', 'host.ts'], { cwd: project, env });
   t.match(JSON.parse(stdout), { value: 42, lastExit: { kind: 'normal', code: 0 }, logs: ['worker.ts stored 42'] });
 });
 
 t.test('the installed bgworker bin runs a TypeScript worker from a config file', async (t) => {
   write('bgworker.json', JSON.stringify({ shmem: { results: 8 }, workers: [{ name: 'from config', module: './worker.ts', flags: ['BGWORKER_SHMEM_ACCESS'], mainArg: { value: 7 } }] }));
-  const cli = runProcess(t, join(project, 'node_modules/.bin/bgworker'), ['bgworker.json'], {
-    cwd: project, env: { ...env, NODE_OPTIONS: '--import ./register-ts.mjs' },
-  });
+  const cli = runProcess(t, join(project, 'node_modules/.bin/bgworker'), ['bgworker.json'], { cwd: project, env });
   await cli.waitFor(hasLine({ event: 'stopped', name: 'from config' }), 'the TypeScript worker from the config to run and stop');
   t.ok(hasLine({ msg: 'from config stored 7', worker: 'from config' })(cli.stdout()));
   cli.child.kill('SIGINT');
   t.equal(await cli.exitStatus('the installed bin to exit after SIGINT'), 0);
+});
+
+t.test('without tsx, a .ts worker is refused at registration, saying what to install', async (t) => {
+  rmSync(join(project, 'node_modules/tsx'), { recursive: true, force: true });
+  write('no-tsx.js', `import { BGWORKER_SHMEM_ACCESS, Postmaster } from 'bgworker';
+const pm = new Postmaster({ shmem: { results: 8 } });
+await pm.start();
+try {
+  await pm.registerDynamicBackgroundWorker({ name: 'typed', module: new URL('./worker.ts', import.meta.url), flags: BGWORKER_SHMEM_ACCESS });
+  console.log(JSON.stringify({ registered: true }));
+} catch (err) {
+  console.log(JSON.stringify({ code: err.code, message: err.message, slotsUsed: pm.activity().length }));
+}
+await pm.shutdown('fast');
+`);
+  const { stdout } = await run('a host without tsx to refuse a .ts worker', process.execPath, ['no-tsx.js'], { cwd: project, env });
+  t.match(JSON.parse(stdout), { code: 'BGW_ERR_TS_LOADER_MISSING', message: /npm install --save-dev tsx/, slotsUsed: 0 });
 });
