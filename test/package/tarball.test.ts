@@ -6,7 +6,9 @@
  *
  * The tarball holds the built library with its declarations, the bin, the example workers
  * and every file the package's exports name, the README and package.json; and nothing of
- * the tests, the benchmarks, the TypeScript sources, or tap's and coverage's output.
+ * the tests, the benchmarks, the TypeScript sources, or tap's and coverage's output. The
+ * sources stay out, so every source map carries the text of the sources it names: a stack
+ * trace from an installed copy maps to readable code.
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -86,4 +88,14 @@ t.test('nothing else: no tests, benchmarks, TypeScript sources, tap or coverage 
   t.same(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
   t.same(files.filter((f) => /^(\.tap|coverage|node_modules|docs)\//.test(f)), [], 'no tap, coverage, node_modules or docs output');
   t.same(files.filter((f) => !/^(package\.json|README\.md|dist\/(lib|workers)\/.+\.(js|d\.ts|js\.map))$/.test(f)), [], 'only the built library and examples, README.md and package.json');
+});
+
+t.test('every source map carries the sources it names, since the sources are not shipped', async (t) => {
+  const maps = files.filter((f) => f.endsWith('.js.map'));
+  t.ok(maps.some((f) => /^dist\/lib\/worker\/runtime-[\w-]+\.js\.map$/.test(f)), "the worker bundle's map is among them");
+  const bare = maps.filter((f) => {
+    const m = JSON.parse(readFileSync(join(tree, f), 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> };
+    return m.sources.length === 0 || m.sourcesContent?.length !== m.sources.length || m.sourcesContent.some((c) => typeof c !== 'string' || c === '');
+  });
+  t.same(bare, [], 'no map without the text of its sources');
 });
