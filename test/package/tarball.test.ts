@@ -5,10 +5,10 @@
  * repository's node_modules linked in; `npm pack --dry-run --json` lists the tarball.
  *
  * The tarball holds the built library with its declarations, the bin, the example workers
- * and every file the package's exports name, the README and package.json; and nothing of
- * the tests, the benchmarks, the TypeScript sources, or tap's and coverage's output. The
- * sources stay out, so every source map carries the text of the sources it names: a stack
- * trace from an installed copy maps to readable code.
+ * and every file the package's exports name, the README, the licence and package.json; and
+ * nothing of the tests, the benchmarks, the TypeScript sources, or tap's and coverage's
+ * output. The sources stay out, so every source map carries the text of the sources it
+ * names: a stack trace from an installed copy maps to readable code.
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -52,8 +52,8 @@ t.test('npm pack on a clean tree builds the package first (prepack)', async (t) 
   t.ok(existsSync(join(tree, 'dist/lib/index.js')), 'prepack built dist/');
 });
 
-t.test('the tarball ships the library, its declarations, the bin, the example workers, README.md and package.json', async (t) => {
-  for (const f of ['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/worker/index.js', 'dist/lib/worker/index.d.ts', 'dist/lib/worker/entry.js']) {
+t.test('the tarball ships the library, its declarations, the bin, the example workers, README.md, LICENSE and package.json', async (t) => {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/worker/index.js', 'dist/lib/worker/index.d.ts', 'dist/lib/worker/entry.js']) {
     t.ok(files.includes(f), f);
   }
   t.ok(files.some((f) => /^dist\/lib\/worker\/runtime-[\w-]+\.js$/.test(f)), "the worker bundle's shared chunk");
@@ -87,7 +87,7 @@ t.test('nothing else: no tests, benchmarks, TypeScript sources, tap or coverage 
   t.same(files.filter((f) => /^(dist\/)?(test|bench)\//.test(f)), [], 'no tests or benchmarks');
   t.same(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
   t.same(files.filter((f) => /^(\.tap|coverage|node_modules|docs)\//.test(f)), [], 'no tap, coverage, node_modules or docs output');
-  t.same(files.filter((f) => !/^(package\.json|README\.md|dist\/(lib|workers)\/.+\.(js|d\.ts|js\.map))$/.test(f)), [], 'only the built library and examples, README.md and package.json');
+  t.same(files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/(lib|workers)\/.+\.(js|d\.ts|js\.map))$/.test(f)), [], 'only the built library and examples, README.md, LICENSE and package.json');
 });
 
 t.test('every source map carries the sources it names, since the sources are not shipped', async (t) => {
