@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { execFile, type ExecFileOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,14 +90,10 @@ const TSCONFIG = JSON.stringify({
   include: ['*.ts'],
 });
 
-t.test('npm pack ships the library, the workers and the bin, not the tests or benchmarks', async (t) => {
+t.test('npm pack makes the tarball the consumer installs (its file list: tarball.test.ts)', async (t) => {
   const { stdout } = await run('npm pack', 'npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root, env }, TOOL_MS);
   const [pack] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  const files = pack!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/worker/index.js', 'dist/lib/worker/index.d.ts', 'dist/lib/cli/main.js']) {
-    t.ok(files.includes(f), f);
-  }
-  t.notOk(files.some((f) => !/^(dist\/(lib|workers)\/|package\.json$|README\.md$)/.test(f)), 'nothing else');
+  t.ok(existsSync(join(project, pack!.filename)), `the tarball ${pack!.filename}`);
   write('package.json', JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
   await install([join(project, pack!.filename), `tsx@${versionOf('tsx')}`, `typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`]);
   t.match(readFileSync(join(project, 'node_modules/.bin/bgworker'), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'the bin is installed');
