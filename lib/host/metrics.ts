@@ -100,10 +100,12 @@ export function postmasterMetrics(pm: Postmaster, options: PostmasterMetricsOpti
   };
 }
 
-/** Gauges (and shared-memory counts) read from the host at scrape time. */
+/** Gauges, shared-memory counts and queue counters, read from the host at scrape time. */
 function stateGauges(pm: Postmaster, p: string, registers: Registry[]): object[] {
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: promClient.Gauge) => void) =>
     new promClient.Gauge({ name: p + name, help, labelNames, registers, collect() { this.reset(); collect(this); } });
+  const counter = (name: string, help: string, read: () => number) =>
+    new promClient.Counter({ name: p + name, help, registers, collect() { this.reset(); this.inc(read()); } });
   const up = (): boolean => pm.pmState !== 'init' && pm.pmState !== 'stopped' && pm.pmState !== 'dead';
   return [
     gauge('host_up', '1 while the host runs, 0 before start() and once it has stopped or died.', [], (g) => g.set(up() ? 1 : 0)),
@@ -132,24 +134,11 @@ function stateGauges(pm: Postmaster, p: string, registers: Registry[]): object[]
       if (pm.pmState !== 'init') g.set(pm.waitStats().latchWaits);
     }),
     lockWaitHistogram(pm, p, registers),
-    ...queueMetrics(pm, p, registers),
-  ];
-}
-
-/**
- * Queue throughput (mq-stats.ts): the ring bytes the host's watched shm_mq queues have
- * carried, read from the queues' own counters at scrape time. Counters by name, because
- * they only grow: the totals keep the bytes of queues detached since.
- */
-function queueMetrics(pm: Postmaster, p: string, registers: Registry[]): object[] {
-  const counter = (name: string, help: string, read: () => number) =>
-    new promClient.Counter({ name: p + name, help, registers, collect() { this.reset(); this.inc(read()); } });
-  return [
+    // Queue throughput (mq-stats.ts): ring bytes the watched queues have carried, read from
+    // their own counters. Counters, since they only grow: the totals keep detached queues.
     counter('mq_sent_bytes_total', 'Ring bytes (length words and padding included) sent over the watched shm_mq queues.', () => pm.mqStats().bytesSent),
     counter('mq_received_bytes_total', 'Ring bytes received (consumed) over the watched shm_mq queues.', () => pm.mqStats().bytesReceived),
-    new promClient.Gauge({ name: `${p}mq_queues`, help: 'shm_mq queues watched now (attached, not yet detached).', registers, collect() {
-      this.set(pm.mqStats().queues.length);
-    } }),
+    gauge('mq_queues', 'shm_mq queues watched now (attached, not yet detached).', [], (g) => g.set(pm.mqStats().queues.length)),
   ];
 }
 

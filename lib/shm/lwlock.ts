@@ -80,7 +80,8 @@
  * the host counts its holds (host-lock.ts) and the end of a crash cycle waits until it holds
  * none, for a release after the reset would subtract from a zeroed word. A host task may
  * *wait* across a reset: the zeroing erases the writer count and the sleeper count it added
- * (and the reset notifies every word of the lock, its wake word among them), so acquireAsync notes the segment's epoch (H_EPOCH, bumped by every reset before its
+ * (and the reset notifies every word of the lock, its wake word among them), so
+ * acquireAsync notes the segment's epoch (H_EPOCH, bumped by every reset before its
  * wake-ups) when it counts itself, and after each sleep compares: if the epoch moved, it
  * removes nothing and starts the acquisition over in the new segment.
  */
@@ -109,9 +110,6 @@ const EXCLUSIVE_BLOCKERS = LW_VAL_EXCLUSIVE | LW_SHARED_MASK;
 export const SPIN_LOADS = 1000;
 
 export type LWLockMode = 'shared' | 'exclusive';
-
-/** attempt()'s success value: no state word has it, since bit 31 is never set. */
-const ACQUIRED = -1;
 
 /** How this thread holds a lock object: not, shared or exclusive. */
 const NOT_HELD = 0;
@@ -265,7 +263,7 @@ export class LWLock {
     if (mode === 'exclusive') this.queueWriter();
     let spins = SPIN_LOADS;
     for (;;) {
-      if (this.attempt(mode) === ACQUIRED) return;
+      if (this.attempt(mode)) return;
       if (spins > 0) spins = this.spin(mode, spins);
       else if (this.sleep(mode)) return;
       else spins = SPIN_LOADS;
@@ -287,16 +285,17 @@ export class LWLock {
   }
 
   /**
-   * One try: ACQUIRED, or the state word that made us wait. An exclusive request must
-   * already be counted in the writer bits; it leaves them in the CAS that takes EXCL.
+   * One try: true if it took the lock, false if the word shows it taken for `mode`. An
+   * exclusive request must already be counted in the writer bits; it leaves them in the CAS
+   * that takes EXCL.
    */
-  protected attempt(mode: LWLockMode): number {
+  protected attempt(mode: LWLockMode): boolean {
     const blockers = mode === 'shared' ? SHARED_BLOCKERS : EXCLUSIVE_BLOCKERS;
     for (;;) {
       const s = Atomics.load(this.i32, this.state);
-      if ((s & blockers) !== 0) return s;
+      if ((s & blockers) !== 0) return false;
       const next = mode === 'shared' ? s + 1 : s - LW_WRITER_ONE + LW_VAL_EXCLUSIVE;
-      if (Atomics.compareExchange(this.i32, this.state, s, next) === s) return ACQUIRED;
+      if (Atomics.compareExchange(this.i32, this.state, s, next) === s) return true;
     }
   }
 
@@ -320,7 +319,7 @@ export class LWLock {
   private sleep(mode: LWLockMode): boolean {
     const word = this.countInAsSleeper(mode);
     const ticket = this.ticket(mode);
-    if (this.attempt(mode) === ACQUIRED) {
+    if (this.attempt(mode)) {
       this.countOutAsSleeper(mode);
       return true;
     }
@@ -400,7 +399,7 @@ export class AsyncLWLock extends LWLock {
     const epoch = Atomics.load(this.i32, H_EPOCH);
     if (mode === 'exclusive') this.queueWriter();
     for (;;) {
-      if (this.attempt(mode) === ACQUIRED) return true;
+      if (this.attempt(mode)) return true;
       const slept = await this.sleepAsync(mode, epoch);
       if (slept !== SLEPT_WOKEN) return slept === SLEPT_ACQUIRED;
     }
@@ -421,7 +420,7 @@ export class AsyncLWLock extends LWLock {
   private async sleepAsync(mode: LWLockMode, epoch: number): Promise<number> {
     const word = this.countInAsSleeper(mode);
     const ticket = this.ticket(mode);
-    if (this.attempt(mode) === ACQUIRED) {
+    if (this.attempt(mode)) {
       this.countOutAsSleeper(mode);
       return SLEPT_ACQUIRED;
     }

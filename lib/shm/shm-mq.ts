@@ -559,7 +559,7 @@ export class ShmMqHandle {
     while (this.sendPartial < end) {
       let free = this.ringSize - (this.written - this.readSeen);
       if (free < end - this.sendPartial) {
-        this.readSeen = this.written - (((this.written | 0) - Atomics.load(this.i32, MQ_I32_BYTES_READ)) >>> 0);
+        this.readSeen = this.publishedRead();
         free = this.ringSize - (this.written - this.readSeen);
       }
       if (this.isDetached()) return 'detached';
@@ -619,6 +619,11 @@ export class ShmMqHandle {
     this.pending += bytes;
     this.writeOff += bytes;
     if (this.writeOff >= this.ringSize) this.writeOff -= this.ringSize;
+  }
+
+  /** bytes_read as published, from its lo word and this side's exact count (see Counters). */
+  private publishedRead(): number {
+    return this.written - (((this.written | 0) - Atomics.load(this.i32, MQ_I32_BYTES_READ)) >>> 0);
   }
 
   /** shm_mq_inc_bytes_written: ring writes first, then the counter, then the latch. */
@@ -715,12 +720,12 @@ export class ShmMqHandle {
     if (this.readOff >= this.ringSize) this.readOff -= this.ringSize;
   }
 
-  /** shm_mq_inc_bytes_read: ring reads first, then the counter, then the sender's latch. */
   /** bytes_written as published, from its lo word and this side's exact count (see Counters). */
   private publishedWritten(): number {
     return this.read + ((Atomics.load(this.i32, MQ_I32_BYTES_WRITTEN) - (this.read | 0)) >>> 0);
   }
 
+  /** shm_mq_inc_bytes_read: ring reads first, then the counter, then the sender's latch. */
   private publishRead(): void {
     this.readCarry = publishMqCounter(this.i32, MQ_I32_BYTES_READ, this.read, this.readCarry);
     this.consumePending = 0;

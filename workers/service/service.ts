@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   dashboard, healthHandler, metricsHandler, Postmaster, postmasterMetrics,
-  type Authorize, type DashboardHandler, type Logger, type PostmasterMetrics,
+  type Authorize, type DashboardHandler, type Logger,
 } from '../../lib/index.js';
 import { EchoChannel } from './echo-channel.js';
 import { runJob } from './job.js';
@@ -55,7 +55,8 @@ export async function startService(o: ServiceOptions = {}): Promise<Service> {
   const echo = await EchoChannel.open(pm);
   const dash = dashboard(pm, { basePath: '/dashboard', title: 'bgworker example service', ...(o.authorize ? { authorize: o.authorize } : {}) });
   const reusableJobs = o.reusableJobs ?? true;
-  const server = createServer((req, res) => route(req, res, { pm, metrics, dash, echo, reusableJobs }));
+  const parts: Parts = { pm, health: healthHandler(pm), metrics: metricsHandler(metrics), dash, echo, reusableJobs };
+  const server = createServer((req, res) => route(req, res, parts));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
@@ -74,9 +75,12 @@ export async function startService(o: ServiceOptions = {}): Promise<Service> {
   return { pm, server, url: `http://${address}:${port}`, stop };
 }
 
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
 interface Parts {
   pm: Postmaster;
-  metrics: PostmasterMetrics;
+  health: Handler;
+  metrics: Handler;
   dash: DashboardHandler;
   echo: EchoChannel;
   reusableJobs: boolean;
@@ -84,8 +88,8 @@ interface Parts {
 
 function route(req: IncomingMessage, res: ServerResponse, p: Parts): void {
   const url = new URL(req.url ?? '/', 'http://service');
-  if (url.pathname === '/health') return healthHandler(p.pm)(req, res);
-  if (url.pathname === '/metrics') return metricsHandler(p.metrics)(req, res);
+  if (url.pathname === '/health') return p.health(req, res);
+  if (url.pathname === '/metrics') return p.metrics(req, res);
   if (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/')) return p.dash(req, res);
   if (url.pathname === '/jobs' && req.method === 'POST') return void job(p, url, res);
   if (url.pathname === '/echo' && req.method === 'POST') return void echo(p.echo, req, res);
